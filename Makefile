@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine: `make demo` and `make test` (see README).
+# Both are idempotent: a second run skips what is already set up.
+PY ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export OPENBLAS_NUM_THREADS ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+# Re-install when the dependency spec changes.
+DEPS_HASH := $(shell cat pyproject.toml setup.py | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.deps-$(DEPS_HASH)
+
+.PHONY: setup test test-all lint demo clean
+
+setup: $(STAMP)
+
+$(STAMP):
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned: the local CPU build; a range alone would pull a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.deps-*
+	@touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+test-all: setup
+	$(BIN)/pytest -m "slow or not slow"
+
+demo: setup
+	$(BIN)/evorec demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""Offline evaluation harness: splits, metrics, baselines, agent scenarios, reports."""

@@ -1,0 +1,1 @@
+"""How people and programs reach evorec: HTTP API, web page, CLI, LLM server launchers."""

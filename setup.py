@@ -1,0 +1,19 @@
+"""Maps the repository's top-level folders (agent/, tools/, ...) onto the `evorec.*` namespace.
+
+pyproject.toml holds all metadata; this file only computes the package list, which
+declarative config cannot prefix.
+"""
+
+from setuptools import find_packages, setup
+
+TOP = ["agent", "tools", "prompts", "serving", "evals"]
+found = find_packages(include=[f"{t}" for t in TOP] + [f"{t}.*" for t in TOP])
+packages = ["evorec", *(f"evorec.{p}" for p in found)]
+package_dir = {"evorec": "evorec", **{f"evorec.{p}": p.replace(".", "/") for p in found}}
+
+setup(
+    packages=packages,
+    package_dir=package_dir,
+    package_data={"evorec.prompts": ["*.md", "*.txt"], "evorec.serving": ["web/*"], "evorec.evals": ["scenarios/*.jsonl"]},
+    include_package_data=True,
+)

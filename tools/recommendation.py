@@ -1,0 +1,31 @@
+"""The ranked list ``rank_candidates`` returns: items, scores, sources and their evidence."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from evorec.tools.constraints import Constraints
+from evorec.tools.evidence import Evidence
+
+
+class RankedItem(BaseModel):
+    rank: int = Field(ge=1)
+    item_id: str
+    title: str
+    categories: list[str] = Field(default_factory=list)
+    year: int | None = None
+    score: float
+    sources: list[str] = Field(default_factory=list, description="Candidate sources that proposed it.")
+    features: dict[str, float] = Field(default_factory=dict)
+    evidence_ids: list[str] = Field(default_factory=list)
+    template_rationale: str = ""
+
+
+class RankedList(BaseModel):
+    user_id: str
+    items: list[RankedItem]
+    evidence: dict[str, Evidence] = Field(default_factory=dict)
+    constraints: Constraints
+    cold_start: bool = False
+    shortfall: str | None = Field(None, description="Set when constraints left fewer than k items.")
+    timings_ms: dict[str, float] = Field(default_factory=dict)
