@@ -14,6 +14,10 @@ package_dir = {"evorec": "evorec", **{f"evorec.{p}": p.replace(".", "/") for p i
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"evorec.prompts": ["*.md", "*.txt"], "evorec.serving": ["web/*"], "evorec.evals": ["scenarios/*.jsonl"]},
+    package_data={
+        "evorec.prompts": ["*.md", "*.txt"],
+        "evorec.serving": ["web/*"],
+        "evorec.evals": ["scenarios/*.jsonl"],
+    },
     include_package_data=True,
 )

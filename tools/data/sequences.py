@@ -7,9 +7,10 @@ ranking compare like with like.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 
 from evorec.tools.data.schema import Dataset
 
@@ -60,6 +61,8 @@ class SequenceData:
     histories: list[History]
     dataset_name: str = ""
     fingerprint: str = ""
+    item_text_emb: np.ndarray | None = None  # float32 [n_items + 1, d] L2-normalised; row 0 zeros
+    item_years: np.ndarray | None = None  # int64 [n_items + 1], -1 when unknown
 
     @property
     def n_items(self) -> int:
@@ -91,4 +94,12 @@ class SequenceData:
             pos = np.sort(pos)  # positions in the (ts,row)-sorted table keep event order
             users.append(str(user))
             hists.append(History(items=item_idx[pos], times=ts[pos]))
-        return cls(vocab, cats, mh, users, hists, ds.name, ds.fingerprint())
+        years = np.full(vocab.n_items + 1, -1, dtype=np.int64)
+        for iid, year in zip(ds.items["item_id"].astype(str), ds.items["year"], strict=True):
+            if not pd.isna(year):
+                years[vocab.index[iid]] = int(year)
+        return cls(vocab, cats, mh, users, hists, ds.name, ds.fingerprint(), item_years=years)
+
+    def with_histories(self, user_ids: list[str], histories: list[History]) -> SequenceData:
+        """Same catalog encoding, other histories (how splits build their train views)."""
+        return replace(self, user_ids=user_ids, histories=histories)
