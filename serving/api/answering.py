@@ -1,0 +1,27 @@
+"""Calling the agent with the serving guarantees: LLM trouble never becomes a 5xx.
+
+The agent already degrades to its plan-first executor when the LLM fails; this layer is
+the last line: an ``LLMUnavailableError`` that escapes is answered again without the LLM.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from evorec.agent.answer import Recommendations
+from evorec.errors import LLMUnavailableError
+from evorec.serving.api.services import Services
+from evorec.tools.constraints import Constraints
+
+log = logging.getLogger("evorec.api")
+
+
+def recommend(services: Services, user_id: str, constraints: Constraints, explain: bool = True,
+              use_llm: bool = True) -> Recommendations:
+    agent = services.agent
+    try:
+        return agent.recommend(user_id, constraints, explain=explain, use_llm=use_llm)
+    except LLMUnavailableError as e:
+        log.warning("LLM unavailable, answering plan-first: %s", e)
+        answer = agent.recommend(user_id, constraints, explain=explain, use_llm=False)
+        return answer.model_copy(update={"degraded": True, "degraded_reason": answer.degraded_reason or str(e)})

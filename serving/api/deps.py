@@ -1,0 +1,16 @@
+"""Shared FastAPI dependencies: the app's services, metrics and key ring."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from evorec.serving.api.metrics import ApiMetrics
+from evorec.serving.api.services import Services
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_metrics(request: Request) -> ApiMetrics:
+    return request.app.state.metrics

@@ -1,0 +1,249 @@
+"""Request/response types of the HTTP API (pydantic at the boundary, as in vLLM's entrypoints/openai).
+
+Responses that are already shared types (``Recommendations``, trends, forecasts) are
+returned as those types; this module holds only what is particular to HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from evorec.tools.constraints import Constraints
+
+# Ids are free text in datasets (ML-100K uses digits, CSV files anything printable); bound them.
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")]
+ItemId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Message = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+MAX_TS = 32503680000  # year 3000: anything later is a unit error (ms instead of s)
+
+
+def new_session_id() -> str:
+    return "s-" + uuid.uuid4().hex[:16]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- recommend / chat
+
+
+class RecommendRequest(Strict):
+    user_id: UserId
+    k: int | None = Field(None, ge=1, le=100, description="Shortcut for constraints.k (wins when both are given).")
+    constraints: Constraints = Field(default_factory=Constraints)
+    explain: bool = Field(True, description="Write rationales (LLM or template); false returns scores and evidence.")
+    llm: bool = Field(True, description="Let the LLM orchestrate; false (or no LLM reachable) runs the plan-first "
+                                        "executor and marks the answer degraded.")
+
+    def effective_constraints(self) -> Constraints:
+        return self.constraints if self.k is None else self.constraints.model_copy(update={"k": self.k})
+
+
+class ChatRequest(Strict):
+    user_id: UserId
+    message: Message
+    session_id: SessionId | None = Field(None, description="Omit to start a new session; the first SSE event names it.")
+
+
+class SessionDeleted(BaseModel):
+    session_id: str
+    deleted: bool
+
+
+# ---------------------------------------------------------------- events
+
+
+class EventIn(Strict):
+    user_id: UserId
+    item_id: ItemId
+    ts: int | None = Field(None, ge=0, le=MAX_TS, description="Unix seconds; default: now.")
+    rating: float | None = Field(None, ge=-1e6, le=1e6)
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")] | None = \
+        Field(None, description="Idempotency key. Omitted: derived from (user, item, ts), so a re-sent batch "
+                                "never duplicates.")
+
+    def resolved(self, now: int | None = None) -> EventIn:
+        ts = self.ts if self.ts is not None else int(now if now is not None else time.time())
+        key = f"{self.user_id}\x1f{self.item_id}\x1f{ts}".encode()
+        eid = self.event_id or "e-" + hashlib.sha1(key).hexdigest()[:20]
+        return self.model_copy(update={"ts": ts, "event_id": eid})
+
+
+class EventBatch(Strict):
+    events: list[EventIn] = Field(min_length=1, max_length=5000)
+
+
+class EventsAccepted(BaseModel):
+    received: int
+    added: int = Field(description="Events new to the store.")
+    duplicates: int = Field(description="Events whose id was already stored (re-sent; not duplicated).")
+    users: list[str]
+    event_ids: list[str]
+    took_ms: float
+
+
+# ---------------------------------------------------------------- users
+
+
+class UserDeleted(BaseModel):
+    user_id: str
+    events_deleted: int
+    sessions_deleted: int
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- admin
+
+
+JobState = Literal["queued", "running", "succeeded", "failed"]
+
+
+class RetrainRequest(Strict):
+    dataset: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
+    model: Literal["forecaster", "sasrec_ce", "fusion", "all"] = "all"
+    epochs: int | None = Field(None, ge=1, le=1000)
+
+
+class RetrainJob(BaseModel):
+    job_id: str
+    state: JobState
+    dataset: str
+    command: list[str]
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    returncode: int | None = None
+    log_tail: list[str] = Field(default_factory=list)
+    reloaded: bool = Field(False, description="The serving toolbox reloaded the new artifacts.")
+
+
+# ---------------------------------------------------------------- health
+
+
+class ComponentHealth(BaseModel):
+    ok: bool
+    detail: str = ""
+    info: dict[str, Any] = Field(default_factory=dict)
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"]
+    version: str
+    dataset: str
+    auth: Literal["api_keys", "open"]
+    components: dict[str, ComponentHealth]
+
+
+# ---------------------------------------------------------------- OpenAI-compatible facade
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: Annotated[str, StringConstraints(max_length=20000)] | list[ContentPart] | None = None
+    name: str | None = None
+
+    def text(self) -> str:
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(p.text or "" for p in self.content if p.type in {"text", "input_text"})
+
+
+class ChatCompletionRequest(BaseModel):
+    """The subset of the OpenAI request evorec honours; sampling fields are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: Annotated[str, StringConstraints(max_length=128)] = "evorec"
+    messages: list[ChatMessage] = Field(min_length=1, max_length=200)
+    stream: bool = False
+    user: UserId | None = Field(None, description="evorec user id (or header X-Evorec-User).")
+    temperature: float | None = None
+    max_tokens: int | None = None
+    n: int | None = Field(None, ge=1, le=1)
+
+    @model_validator(mode="after")
+    def _has_user_message(self) -> ChatCompletionRequest:
+        if not any(m.role == "user" and m.text().strip() for m in self.messages):
+            raise ValueError("messages must contain a non-empty user message")
+        return self
+
+    def last_user_text(self) -> str:
+        for m in reversed(self.messages):
+            if m.role == "user" and m.text().strip():
+                return m.text().strip()[:4000]
+        raise ValueError("no user message")  # excluded by the validator
+
+
+class CompletionMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: CompletionMessage
+    finish_reason: Literal["stop", "length"] = "stop"
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage = Field(default_factory=Usage)
+    evorec: dict[str, Any] | None = Field(None, description="The structured answer (Recommendations) behind the text.")
+
+
+class DeltaMessage(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: DeltaMessage
+    finish_reason: Literal["stop", "length"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    evorec: dict[str, Any] | None = None
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "evorec"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]

@@ -1,0 +1,1 @@
+"""One router per concern; ``evorec.serving.api.app`` includes them all."""

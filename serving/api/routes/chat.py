@@ -1,0 +1,54 @@
+"""``POST /v1/chat``: one chat turn, streamed as server-sent events.
+
+Events, in order: ``session`` (the session id, created when omitted), then ``token``,
+``tool_call`` and ``tool_result`` as they happen, then one ``final`` with the structured
+``Recommendations``; or ``error`` with ``{"error": {...}}`` if the turn failed after starting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import StreamingResponse
+
+from evorec.errors import NotFoundError
+from evorec.serving.api.auth import Principal, check_user, require_principal
+from evorec.serving.api.deps import get_metrics, get_services
+from evorec.serving.api.metrics import ApiMetrics
+from evorec.serving.api.protocol import ChatRequest, new_session_id
+from evorec.serving.api.services import Services
+from evorec.serving.api.sse import SSE_HEADERS, sse
+from evorec.serving.api.streaming import chat_turn
+
+router = APIRouter(tags=["chat"])
+
+
+def ensure_session_owner(services: Services, session_id: str, user_id: str) -> None:
+    """A session is bound to one user for life; refuse (before streaming starts) to mix users."""
+    try:
+        session = services.agent.get_session(session_id)
+    except NotFoundError:
+        return
+    if session.user_id != user_id:
+        raise HTTPException(409, f"session {session_id!r} belongs to another user")
+
+
+@router.post("/v1/chat", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "SSE stream: session, token, tool_call, tool_result, final | error"},
+                        401: {"description": "Missing or invalid API key"},
+                        403: {"description": "Key may not act for this user"},
+                        409: {"description": "Session belongs to another user"}})
+def chat(req: ChatRequest, principal: Principal = Depends(require_principal),
+         services: Services = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics)) -> StreamingResponse:
+    check_user(principal, req.user_id)
+    session_id = req.session_id or new_session_id()
+    ensure_session_owner(services, session_id, req.user_id)
+
+    def frames() -> Iterator[str]:
+        yield sse({"session_id": session_id, "user_id": req.user_id}, "session")
+        for item in chat_turn(services, metrics, "chat", session_id, req.user_id, req.message):
+            yield sse(item.payload, item.kind)
+
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
