@@ -1,0 +1,1 @@
+"""Serving-side forecasting: artifacts, the inference service, InterestForecast results, mix evaluation."""

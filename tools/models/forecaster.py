@@ -1,0 +1,173 @@
+"""The evorec temporal interest forecaster.
+
+A SASRec-style causal transformer whose event representation adds, to the item-id
+embedding, a projection of the item's TEXT embedding (so rarely-seen items still carry
+meaning), the bucketed log time gap to the previous event (TiSASRec spirit) and the
+bucketed age of the event at the time of the last one (recency). Items are scored by the
+same composite item representation (tied output layer).
+
+Two heads: next-item scores over the full catalog, and an interest-evolution head that
+predicts the category mix of the user's next ``horizon`` events, trained with KL to the
+realised mix (an auxiliary loss that also regularises the sequence encoder).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import Tensor, nn
+
+from evorec.tools.data.sequences import History, SequenceData
+from evorec.tools.forecast.mix import category_weights, future_mix_targets
+from evorec.tools.models import register
+from evorec.tools.models.sasrec_ce import SASRecConfig, SASRecNet, TorchSequenceRecommender
+from evorec.tools.models.torch_trainer import GAP_BUCKETS, last_hidden
+
+
+class ForecasterConfig(SASRecConfig):
+    use_text: bool = True
+    use_time: bool = True
+    horizon: int = Field(10, ge=1, description="Events ahead whose category mix the interest head predicts.")
+    mix_weight: float = Field(0.5, ge=0, description="Weight of the category-mix KL in the loss (0 = off).")
+    text_dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class ForecasterNet(SASRecNet):
+    def __init__(self, n_items: int, cfg: ForecasterConfig, text_emb: np.ndarray | None,
+                 cat_w: np.ndarray, n_text: int | None = None) -> None:
+        super().__init__(n_items, cfg)
+        d = cfg.hidden
+        self.cfg_f = cfg
+        n_text = n_text if n_text is not None else (text_emb.shape[1] if text_emb is not None else 0)
+        self.has_text = cfg.use_text and n_text > 0
+        if self.has_text:
+            te = (torch.zeros(n_items + 1, n_text) if text_emb is None
+                  else torch.as_tensor(text_emb, dtype=torch.float32))
+            self.register_buffer("text_emb", te)
+            self.text_proj = nn.Linear(n_text, d, bias=False)
+            nn.init.normal_(self.text_proj.weight, std=0.02)
+            self.text_drop = nn.Dropout(cfg.text_dropout)
+        if cfg.use_time:
+            self.gap_emb = nn.Embedding(GAP_BUCKETS, d, padding_idx=0)
+            self.rec_emb = nn.Embedding(GAP_BUCKETS, d, padding_idx=0)
+            nn.init.normal_(self.gap_emb.weight, std=0.02)
+            nn.init.normal_(self.rec_emb.weight, std=0.02)
+        self.register_buffer("cat_w", torch.as_tensor(cat_w, dtype=torch.float32))
+        self.mix_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cat_w.shape[1]))
+        # the head corrects a learned blend of the recent-window and all-so-far mixes (log space)
+        self.mix_blend = nn.Parameter(torch.tensor([0.5, 0.5]))
+
+    def item_table(self) -> Tensor:
+        w = self.item_emb.weight
+        if self.has_text:
+            w = w + self.text_proj(self.text_drop(self.text_emb))
+        return w
+
+    def input_embeddings(self, batch: dict[str, Tensor]) -> Tensor:
+        items = batch["items"]
+        x = self.item_table()[items] * math.sqrt(self.d)
+        if self.cfg_f.use_time:
+            x = x + self.gap_emb(batch["gaps"]) + self.rec_emb(batch["recency"])
+        return x
+
+    def output_embeddings(self) -> Tensor:
+        return self.item_table()
+
+    def observed_mixes(self, items: Tensor) -> tuple[Tensor, Tensor]:
+        """Per position: mix of the last ``horizon`` events and of all events so far (in the window)."""
+        per = self.cat_w[items]  # [B, L, C]
+        cs = per.cumsum(dim=1)
+        n = self.cfg_f.horizon
+        shifted = torch.zeros_like(cs)
+        if cs.shape[1] > n:
+            shifted[:, n:] = cs[:, :-n]
+        recent, total = cs - shifted, cs
+        norm = lambda m: m / m.sum(-1, keepdim=True).clamp_min(1e-8)  # noqa: E731
+        return norm(recent), norm(total)
+
+    def mix_logits(self, hidden: Tensor, items: Tensor) -> Tensor:
+        """hidden [..., L, d] with the matching items [..., L] -> category logits [..., L, C]."""
+        recent, total = self.observed_mixes(items)
+        prior = self.mix_blend[0] * torch.log(recent + 0.02) + self.mix_blend[1] * torch.log(total + 0.02)
+        return self.mix_head(hidden).float() + prior
+
+    def aux_loss(self, hidden: Tensor, batch: dict[str, Tensor]) -> Tensor | None:
+        if self.cfg_f.mix_weight <= 0 or "mix" not in batch:
+            return None
+        w = batch["mix_w"]
+        if float(w.sum()) <= 0:
+            return None
+        logq = F.log_softmax(self.mix_logits(hidden, batch["items"]), dim=-1)
+        p = batch["mix"]
+        kl = (p * (torch.log(p.clamp_min(1e-8)) - logq)).sum(-1)  # [B, L]
+        return self.cfg_f.mix_weight * (kl * w).sum() / w.sum()
+
+
+@register
+class Forecaster(TorchSequenceRecommender):
+    name = "forecaster"
+    config_cls = ForecasterConfig
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__(**config)
+        self.category_names: list[str] = []
+
+    def build(self, data: SequenceData) -> nn.Module:
+        self.category_names = list(data.category_names)
+        return ForecasterNet(data.n_items, self.cfg, data.item_text_emb, category_weights(data.item_categories))
+
+    def dims(self) -> dict[str, Any]:
+        net = self._require_net()
+        n_text = net.text_emb.shape[1] if getattr(net, "has_text", False) else 0
+        return {"n_text": int(n_text), "n_categories": int(net.cat_w.shape[1]), "categories": self.category_names}
+
+    def build_from_dims(self, n_items: int, dims: dict[str, Any]) -> nn.Module:
+        self.category_names = list(dims.get("categories", []))
+        cat_w = np.zeros((n_items + 1, int(dims["n_categories"])), dtype=np.float32)
+        return ForecasterNet(n_items, self.cfg, None, cat_w, n_text=int(dims["n_text"]))
+
+    def extras_fn(self, data: SequenceData):
+        cat_w = category_weights(data.item_categories)
+        horizon = self.cfg.horizon
+
+        def extras(h: History) -> dict[str, np.ndarray]:
+            mix, w = future_mix_targets(h.items, cat_w, horizon)
+            return {"mix": mix, "mix_w": w}
+
+        return extras if self.cfg.mix_weight > 0 else None
+
+    @staticmethod
+    def _last_mix_logits(net: ForecasterNet, h_last: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        return net.mix_logits(h_last[:, None, :], batch["items"])[:, -1]
+
+    @torch.no_grad()
+    def forecast_mix(self, histories: list[History]) -> np.ndarray:
+        """Predicted category mix of each history's next ``horizon`` events [n, C] (rows sum to 1)."""
+        net = self._require_net()
+        n_cat = int(net.cat_w.shape[1])
+        out = np.zeros((len(histories), n_cat), dtype=np.float64)
+        for off, h_last, batch in last_hidden(net, histories, self.train_cfg.max_len, self.device,
+                                              self.train_cfg.eval_batch_size):
+            probs = torch.softmax(self._last_mix_logits(net, h_last, batch), dim=-1).cpu().numpy()
+            out[off:off + len(probs)] = probs
+        return out
+
+    @torch.no_grad()
+    def predict(self, histories: list[History]) -> tuple[np.ndarray, np.ndarray]:
+        """Next-item scores [n, n_items + 1] and category-mix forecast [n, C] in one pass."""
+        net = self._require_net()
+        scores = np.zeros((len(histories), self.n_items + 1), dtype=np.float32)
+        mixes = np.zeros((len(histories), int(net.cat_w.shape[1])), dtype=np.float64)
+        for off, h_last, batch in last_hidden(net, histories, self.train_cfg.max_len, self.device,
+                                              self.train_cfg.eval_batch_size):
+            logits = net.item_logits(h_last, batch).float()
+            logits[:, 0] = -math.inf
+            scores[off:off + len(logits)] = logits.cpu().numpy()
+            probs = torch.softmax(self._last_mix_logits(net, h_last, batch), dim=-1)
+            mixes[off:off + len(logits)] = probs.cpu().numpy()
+        return scores, mixes
