@@ -1,0 +1,163 @@
+"""Unit tests: request planning and streaming of the local server, vLLM command construction, launcher helpers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evorec.errors import InvalidRequestError, LLMUnavailableError
+from evorec.serving.llm.launcher import LLMEndpoint, health_url, local_llm, normalize_base_url
+from evorec.serving.llm.local_server import ChatRequest, RequestError, StreamSplitter, plan_request
+from evorec.serving.llm.model_package import MODELS, assemble, get_model
+from evorec.serving.llm.vllm import VLLMConfig, build_vllm_command, parser_for
+from evorec.settings import Settings
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_user_history",
+            "parameters": {"type": "object", "properties": {"user_id": {"type": "integer"}}, "required": ["user_id"]},
+        },
+    }
+]
+USER = [{"role": "user", "content": "hi"}]
+
+
+def test_plan_free_with_tools() -> None:
+    plan = plan_request(ChatRequest(messages=USER, tools=TOOLS))
+    assert plan.mode == "free" and plan.tool_names == {"get_user_history"}
+    assert "<tools>" in plan.prompt and plan.prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_plan_tool_choice_none_keeps_prefix_but_parses_no_calls() -> None:
+    auto = plan_request(ChatRequest(messages=USER, tools=TOOLS))
+    none = plan_request(ChatRequest(messages=USER, tools=TOOLS, tool_choice="none"))
+    assert none.prompt == auto.prompt and none.tool_names == set()
+
+
+def test_plan_forced_tool_call_uses_grammar_and_prefills_the_tag() -> None:
+    plan = plan_request(
+        ChatRequest(
+            messages=USER, tools=TOOLS, tool_choice={"type": "function", "function": {"name": "get_user_history"}}
+        )
+    )
+    assert plan.mode == "forced_call" and plan.prompt.endswith("<|im_start|>assistant\n<tool_call>\n")
+    schema = json.loads(plan.grammar_schema or "{}")
+    assert schema["properties"]["name"] == {"const": "get_user_history"}
+    assert plan_request(ChatRequest(messages=USER, tools=TOOLS, tool_choice="required")).mode == "forced_call"
+
+
+def test_plan_response_formats() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    rf = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
+    plan = plan_request(ChatRequest(messages=USER, response_format=rf))
+    assert plan.mode == "json" and json.loads(plan.grammar_schema or "") == schema
+    plan = plan_request(ChatRequest(messages=USER, response_format={"type": "json_object"}))
+    assert plan.mode == "json" and plan.grammar_schema is None
+    assert plan_request(ChatRequest(messages=USER, response_format={"type": "text"})).mode == "free"
+
+
+@pytest.mark.parametrize(
+    "kwargs, param",
+    [
+        ({"n": 2}, "n"),
+        ({"tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "other"}}}, "tool_choice"),
+        ({"tool_choice": "sometimes"}, "tool_choice"),
+        ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "response_format"),
+        ({"response_format": {"type": "xml"}}, "response_format"),
+    ],
+)
+def test_plan_rejects_bad_requests(kwargs: dict, param: str) -> None:
+    with pytest.raises(RequestError) as e:
+        plan_request(ChatRequest(messages=USER, **kwargs))
+    assert e.value.param == param
+
+
+def test_plan_rejects_unknown_role() -> None:
+    with pytest.raises(RequestError, match="role"):
+        plan_request(ChatRequest(messages=[{"role": "oracle", "content": "x"}]))
+
+
+def test_request_accepts_content_null_and_unknown_fields() -> None:
+    req = ChatRequest.model_validate(
+        {"model": "local", "messages": [*USER, {"role": "assistant", "content": None}], "logprobs": False, "user": "u"}
+    )
+    assert plan_request(req).mode == "free"
+
+
+def test_stream_splitter_holds_back_tool_calls() -> None:
+    s = StreamSplitter()
+    pieces = ["Sure", ", let me check. <", "tool_", 'call>\n{"name": "x", "arguments": {}}', "\n</tool_call>"]
+    emitted = "".join(s.feed(p) for p in pieces) + s.flush()
+    assert emitted == "Sure, let me check. "
+    assert s.text.endswith("</tool_call>")
+
+
+def test_stream_splitter_releases_a_false_alarm() -> None:
+    s = StreamSplitter()
+    out = s.feed("a <to") + s.feed("p> b") + s.flush()
+    assert out == "a <top> b"
+
+
+def test_vllm_parser_table() -> None:
+    assert parser_for("Qwen/Qwen2.5-7B-Instruct").tool_call_parser == "hermes"
+    q3 = parser_for("Qwen/Qwen3-8B")
+    assert (q3.tool_call_parser, q3.reasoning_parser) == ("hermes", "qwen3")
+    assert parser_for("Qwen/Qwen3-Coder-30B-A3B-Instruct").tool_call_parser == "qwen3_coder"
+    assert parser_for("meta-llama/Llama-3.1-8B-Instruct").tool_call_parser == "llama3_json"
+    assert parser_for("meta-llama/Llama-4-Scout-17B-16E-Instruct").tool_call_parser == "llama4_pythonic"
+    assert parser_for("mistralai/Mistral-7B-Instruct-v0.3").tool_call_parser == "mistral"
+    assert parser_for("NousResearch/Hermes-3-Llama-3.1-8B").tool_call_parser == "hermes"
+    with pytest.raises(InvalidRequestError, match="tool-call-parser"):
+        parser_for("acme/unknown-model")
+
+
+def test_build_vllm_command() -> None:
+    cfg = VLLMConfig(model="Qwen/Qwen2.5-7B-Instruct", port=8001, tensor_parallel_size=2, max_model_len=16384)
+    cmd = build_vllm_command(cfg)
+    assert cmd[:3] == ["vllm", "serve", "Qwen/Qwen2.5-7B-Instruct"]
+    joined = " ".join(cmd)
+    assert "--enable-auto-tool-choice --tool-call-parser hermes" in joined
+    assert "--port 8001" in joined and "--host 127.0.0.1" in joined
+    assert "--tensor-parallel-size 2" in joined and "--max-model-len 16384" in joined
+    assert "--reasoning-parser" not in joined and "--enable-prefix-caching" in joined
+    assert cfg.base_url == "http://127.0.0.1:8001/v1" and cfg.model_name == "Qwen/Qwen2.5-7B-Instruct"
+    mistral = build_vllm_command(VLLMConfig(model="mistralai/Mistral-7B-Instruct-v0.3"))
+    assert mistral[-2:] == ["--tokenizer-mode", "mistral"]
+    override = VLLMConfig(model="acme/custom", tool_call_parser="pythonic", served_model_name="m")
+    assert "--tool-call-parser pythonic" in " ".join(build_vllm_command(override))
+    assert override.model_name == "m"
+
+
+def test_vllm_config_rejects_unknown_family_without_parser() -> None:
+    with pytest.raises(InvalidRequestError):
+        VLLMConfig(model="acme/custom")
+
+
+def test_url_helpers() -> None:
+    assert normalize_base_url("http://h:1") == "http://h:1/v1"
+    assert normalize_base_url("http://h:1/v1/") == "http://h:1/v1"
+    assert normalize_base_url("http://h:1/openai/v1") == "http://h:1/openai/v1"
+    assert health_url("http://h:1/v1") == "http://h:1/health"
+
+
+def test_local_llm_prefers_configured_url_and_honours_none(tmp_path) -> None:
+    s = Settings(home=tmp_path, llm_url="http://127.0.0.1:9", llm_model="m")
+    with local_llm(s) as ep:
+        assert ep == LLMEndpoint("http://127.0.0.1:9/v1", "m")
+        _base_url, model = ep
+        assert model == "m"
+    with local_llm(Settings(home=tmp_path, llm="none", llm_url="http://x:1")) as ep:
+        assert ep is None
+    with pytest.raises(LLMUnavailableError), local_llm(Settings(home=tmp_path, llm="endpoint")):
+        pass
+
+
+def test_unknown_packaged_model_and_missing_parts(tmp_path) -> None:
+    with pytest.raises(LLMUnavailableError, match="unknown packaged model"):
+        get_model("gpt-17")
+    fake = MODELS["qwen2.5-coder-0.5b"].model_copy(update={"module_prefix": "evorec_no_such_part", "key": "fake"})
+    with pytest.raises(LLMUnavailableError, match="make llm"):
+        assemble(fake, tmp_path)
