@@ -1,0 +1,185 @@
+"""The minimal chat-completions client the agent loop uses, and its OpenAI-protocol implementation.
+
+The loop depends only on :class:`ChatModel` (one method, ``complete``), so the same loop runs
+against a real OpenAI-compatible server (llama.cpp, vLLM) and against the scripted model the
+unit tests use (:mod:`evorec.agent.scripted`). Every transport failure becomes
+:class:`~evorec.errors.LLMUnavailableError`; the service turns that into a degraded answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from evorec.errors import LLMUnavailableError
+from evorec.settings import Settings
+
+TokenSink = Callable[[str], None]
+
+
+class ToolCall(BaseModel):
+    id: str
+    name: str
+    arguments: str = Field("{}", description="The raw JSON text the model produced (may be malformed).")
+
+    def parsed_arguments(self) -> dict[str, Any]:
+        """Arguments as a dict; raises ValueError when the model wrote something that is not a JSON object."""
+        raw = self.arguments.strip() or "{}"
+        value = json.loads(raw)
+        if not isinstance(value, dict):
+            raise ValueError(f"arguments must be a JSON object, got {type(value).__name__}")
+        return value
+
+
+class ChatReply(BaseModel):
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: str | None = None
+    latency_ms: float = 0.0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """What the loop needs from an LLM: one chat completion, optionally with tools or a JSON schema."""
+
+    name: str
+
+    def complete(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        response_format: dict[str, Any] | None = None,
+        on_token: TokenSink | None = None,
+    ) -> ChatReply: ...
+
+
+def sanitize_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Servers differ: llama.cpp's rejects ``content: null`` on assistant messages; send "" instead."""
+    out = []
+    for m in messages:
+        m = dict(m)
+        if m.get("content") is None:
+            m["content"] = ""
+        out.append(m)
+    return out
+
+
+class OpenAIChatModel:
+    """``openai`` client against one configured endpoint (no retries: the agent degrades instead)."""
+
+    def __init__(self, base_url: str, model: str = "local", api_key: str = "not-needed", timeout_s: float = 120.0,
+                 temperature: float = 0.0, max_tokens: int = 768) -> None:
+        from openai import OpenAI
+
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.endswith("/v1"):
+            self.base_url += "/v1"
+        self.name = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self._client = OpenAI(base_url=self.base_url, api_key=api_key or "not-needed", timeout=timeout_s,
+                              max_retries=0)
+        self._json_schema_ok = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAIChatModel:
+        return cls(settings.llm_url, settings.llm_model, settings.llm_api_key.get_secret_value(),
+                   settings.llm_timeout_s)
+
+    def complete(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        response_format: dict[str, Any] | None = None,
+        on_token: TokenSink | None = None,
+    ) -> ChatReply:
+        import openai
+
+        kwargs: dict[str, Any] = {"model": self.name, "messages": sanitize_messages(messages),
+                                  "temperature": self.temperature, "max_tokens": self.max_tokens}
+        if tools:
+            kwargs["tools"] = tools
+            kwargs["tool_choice"] = "auto"
+        if response_format is not None:
+            kwargs["response_format"] = response_format if self._json_schema_ok else _json_object_format(
+                response_format)
+        t0 = time.perf_counter()
+        try:
+            try:
+                reply = self._stream(kwargs, on_token) if on_token else self._once(kwargs)
+            except openai.BadRequestError:
+                # Some servers reject response_format json_schema; retry once with json_object + schema.
+                if response_format is None or not self._json_schema_ok:
+                    raise
+                self._json_schema_ok = False
+                kwargs["response_format"] = _json_object_format(response_format)
+                reply = self._stream(kwargs, on_token) if on_token else self._once(kwargs)
+        except openai.APITimeoutError as e:
+            raise LLMUnavailableError(f"LLM endpoint {self.base_url} timed out") from e
+        except openai.APIConnectionError as e:
+            raise LLMUnavailableError(f"LLM endpoint {self.base_url} unreachable: {e.__cause__ or e}") from e
+        except openai.APIStatusError as e:
+            raise LLMUnavailableError(f"LLM endpoint {self.base_url} answered HTTP {e.status_code}") from e
+        except openai.OpenAIError as e:
+            raise LLMUnavailableError(f"LLM endpoint {self.base_url} failed: {e}") from e
+        reply.latency_ms = (time.perf_counter() - t0) * 1000
+        return reply
+
+    def _once(self, kwargs: dict[str, Any]) -> ChatReply:
+        resp = self._client.chat.completions.create(**kwargs)
+        choice = resp.choices[0]
+        msg = choice.message
+        calls = [ToolCall(id=tc.id or f"call_{i}", name=tc.function.name, arguments=tc.function.arguments or "{}")
+                 for i, tc in enumerate(msg.tool_calls or [])]
+        usage = resp.usage
+        return ChatReply(content=msg.content, tool_calls=calls, finish_reason=choice.finish_reason,
+                         prompt_tokens=getattr(usage, "prompt_tokens", None),
+                         completion_tokens=getattr(usage, "completion_tokens", None))
+
+    def _stream(self, kwargs: dict[str, Any], on_token: TokenSink) -> ChatReply:
+        parts: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        finish = None
+        for chunk in self._client.chat.completions.create(stream=True, **kwargs):
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            delta = choice.delta
+            if delta.content:
+                parts.append(delta.content)
+                on_token(delta.content)
+            for tc in delta.tool_calls or []:
+                slot = calls.setdefault(tc.index or 0, {"id": "", "name": "", "arguments": ""})
+                if tc.id:
+                    slot["id"] = tc.id
+                if tc.function and tc.function.name:
+                    slot["name"] += tc.function.name
+                if tc.function and tc.function.arguments:
+                    slot["arguments"] += tc.function.arguments
+            finish = choice.finish_reason or finish
+        tool_calls = [ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"] or "{}")
+                      for i, c in sorted(calls.items())]
+        return ChatReply(content="".join(parts) or None, tool_calls=tool_calls, finish_reason=finish)
+
+
+def _json_object_format(response_format: dict[str, Any]) -> dict[str, Any]:
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    out: dict[str, Any] = {"type": "json_object"}
+    if schema:
+        out["schema"] = schema
+    return out
+
+
+def llm_from_settings(settings: Settings) -> ChatModel | None:
+    """The configured endpoint, or None when the agent must run plan-first (``llm=none`` or no URL)."""
+    if settings.llm == "none" or not settings.llm_url:
+        return None
+    return OpenAIChatModel.from_settings(settings)

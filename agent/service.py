@@ -1,0 +1,406 @@
+"""``AgentService``: one turn = pre-run tools, LLM picks tools, LLM writes JSON, validator, answer.
+
+The common case is two LLM calls per turn: (1) tool selection, shown the summaries of the
+cheap always-needed tools (history, forecast, trends) which run deterministically first;
+(2) the final answer, JSON-schema constrained, shown every tool result. A third call (one
+repair round) only when the validator rejects something. Any LLM failure (unreachable,
+timeout, garbage after repair) falls back to the plan-first executor with ``degraded=True``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from evorec.agent.answer import Rationale, Recommendations, RecommendedItem
+from evorec.agent.events import AgentEvent, MessageStreamer
+from evorec.agent.grounding import FinalAnswer, Grounder, Review, answer_schema, parse_answer, response_format, review
+from evorec.agent.llm import ChatModel, ChatReply, llm_from_settings
+from evorec.agent.preferences import PreferenceUpdate, parse_preferences
+from evorec.agent.sessions import Session, SessionStore
+from evorec.agent.toolkit import BoundToolkit, ToolOutcome, tool_specs
+from evorec.errors import LLMUnavailableError
+from evorec.prompts import load_prompt
+from evorec.settings import Settings, get_settings
+from evorec.tools.constraints import Constraints
+from evorec.tools.evidence import Evidence
+from evorec.tools.recommendation import RankedItem, RankedList
+
+Emit = Callable[[AgentEvent], None]
+PRE_RUN = ("get_user_history", "forecast_interests", "detect_trends")
+DEFAULT_QUESTION = "What should I watch next, and why?"
+HISTORY_TURNS = 4
+
+
+class LLMCall(BaseModel):
+    purpose: str
+    latency_ms: float
+    ok: bool
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class TurnTrace(BaseModel):
+    """Everything evaluation needs about one turn beyond the answer itself."""
+
+    llm_calls: list[LLMCall] = Field(default_factory=list)
+    tools: list[ToolOutcome] = Field(default_factory=list)
+    proposed_item_ids: list[str] = Field(default_factory=list, description="Item ids the LLM wrote, pre-validation.")
+    repaired: bool = False
+    preferences: PreferenceUpdate | None = None
+    evidence: dict[str, Evidence] = Field(default_factory=dict)
+    candidate_ids: list[str] = Field(default_factory=list)
+    titles: dict[str, str] = Field(default_factory=dict)
+
+
+class TurnResult(BaseModel):
+    recommendations: Recommendations
+    trace: TurnTrace
+
+
+class AgentService:
+    def __init__(self, toolbox: Any, settings: Settings | None = None, llm: ChatModel | None = None,
+                 llm_max_items: int = 5, sessions: SessionStore | None = None) -> None:
+        """``llm=None`` uses the endpoint configured in settings (none configured: plan-first only).
+        ``llm_max_items``: how many items the LLM writes rationales for (the rest get templates),
+        which bounds the answer length and so the latency on a CPU model."""
+        self.toolbox = toolbox
+        self.settings = settings or get_settings()
+        self.llm: ChatModel | None = llm if llm is not None else llm_from_settings(self.settings)
+        self.llm_max_items = llm_max_items
+        self.sessions = sessions or SessionStore(self.settings.home / "sessions.sqlite")
+
+    # ---- public API ---------------------------------------------------------------------------
+    def recommend(self, user_id: str, constraints: Constraints | None = None, explain: bool = True,
+                  use_llm: bool = True) -> Recommendations:
+        """One-shot recommendation (no session). ``explain=False`` or ``use_llm=False``: plan-first."""
+        c = constraints or Constraints()
+        return self.run_turn(str(user_id), DEFAULT_QUESTION, c, use_llm=use_llm and explain).recommendations
+
+    def chat(self, session_id: str, user_id: str, message: str) -> Recommendations:
+        final: Recommendations | None = None
+        for ev in self.chat_stream(session_id, user_id, message):
+            if ev.type == "final":
+                final = ev.recommendations
+        assert final is not None  # chat_stream always ends with a final event
+        return final
+
+    def chat_stream(self, session_id: str, user_id: str, message: str) -> Iterator[AgentEvent]:
+        """Events of one chat turn; always ends with exactly one ``final`` event."""
+        import queue
+        import threading
+
+        q: queue.Queue[AgentEvent | None] = queue.Queue()
+        result: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                result["r"] = self.chat_turn(session_id, user_id, message, emit=q.put)
+            except Exception as e:  # surfaced as an error event, then re-raised in the caller's thread
+                result["e"] = e
+            finally:
+                q.put(None)
+
+        t = threading.Thread(target=work, name="evorec-agent-turn", daemon=True)
+        t.start()
+        while (ev := q.get()) is not None:
+            yield ev
+        t.join()
+        if "e" in result:
+            yield AgentEvent(type="error", text=str(result["e"]).splitlines()[0] if str(result["e"]) else "error")
+            raise result["e"]
+        yield AgentEvent(type="final", recommendations=result["r"].recommendations)
+
+    def chat_turn(self, session_id: str, user_id: str, message: str, emit: Emit | None = None,
+                  use_llm: bool = True) -> TurnResult:
+        """One chat turn with session memory (what chat/chat_stream run; evals call it for the trace)."""
+        session = self.sessions.open(session_id, str(user_id))
+        prefs = parse_preferences(message, self._categories())
+        constraints = prefs.apply_to(session.constraints)
+        if constraints != session.constraints:
+            self.sessions.set_constraints(session_id, constraints)
+        history = [{"role": t.role, "content": t.content} for t in session.turns[-HISTORY_TURNS:]]
+        self.sessions.append(session_id, "user", message)
+        res = self.run_turn(str(user_id), message, constraints, history=history, emit=emit, use_llm=use_llm,
+                            prefs=prefs)
+        rec = res.recommendations
+        listed = "; ".join(f"{i.title} [{i.item_id}]" for i in rec.items)
+        self.sessions.append(session_id, "assistant", (rec.message or "") + (f"\nRecommended: {listed}" if listed
+                                                                              else ""),
+                             {"items": [i.item_id for i in rec.items], "degraded": rec.degraded,
+                              "llm_calls": rec.llm_calls})
+        return res
+
+    def get_session(self, session_id: str) -> Session:
+        return self.sessions.get(session_id)
+
+    def delete_session(self, session_id: str) -> bool:
+        return self.sessions.delete(session_id)
+
+    def delete_user_sessions(self, user_id: str) -> int:
+        return self.sessions.delete_user(str(user_id))
+
+    # ---- one turn -----------------------------------------------------------------------------
+    def _categories(self) -> list[str]:
+        return list(getattr(self.toolbox, "categories", []) or [])
+
+    def run_turn(self, user_id: str, message: str, constraints: Constraints,
+                 history: list[dict[str, str]] | None = None, emit: Emit | None = None, use_llm: bool = True,
+                 prefs: PreferenceUpdate | None = None) -> TurnResult:
+        t0 = time.perf_counter()
+        emit = emit or (lambda ev: None)
+        trace = TurnTrace(preferences=prefs)
+        kit = BoundToolkit(self.toolbox, user_id, constraints)
+        for name in PRE_RUN:
+            self._run_tool(kit, name, {"limit": 10} if name == "get_user_history" else {}, "plan", trace, emit)
+        if self.llm is None or not use_llm:
+            reason = "LLM disabled for this request" if self.llm is not None else "no LLM endpoint configured"
+            rec = self._plan_first(kit, user_id, message, constraints, trace, emit, reason)
+        else:
+            try:
+                rec = self._llm_turn(kit, user_id, message, constraints, history or [], trace, emit)
+            except LLMUnavailableError as e:
+                rec = self._plan_first(kit, user_id, message, constraints, trace, emit, str(e))
+        rec.llm_calls = len(trace.llm_calls)
+        rec.tool_calls = [o.name for o in trace.tools]
+        rec.timings_ms.update({f"llm_{i + 1}_{c.purpose}": round(c.latency_ms, 1)
+                               for i, c in enumerate(trace.llm_calls)})
+        rec.timings_ms["tools"] = round(sum(o.latency_ms for o in trace.tools), 1)
+        rec.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
+        return TurnResult(recommendations=rec, trace=trace)
+
+    def _run_tool(self, kit: BoundToolkit, name: str, args: str | dict[str, Any], by: str, trace: TurnTrace,
+                  emit: Emit) -> ToolOutcome:
+        shown = args if isinstance(args, dict) else {"raw": args}
+        emit(AgentEvent(type="tool_call", tool=name, arguments=shown, issued_by=by))  # type: ignore[arg-type]
+        out = kit.call(name, args, issued_by=by)  # type: ignore[arg-type]
+        trace.tools.append(out)
+        trace.evidence.update(out.evidence)
+        trace.titles.update(out.titles)
+        emit(AgentEvent(type="tool_result", tool=name, issued_by=out.issued_by, ok=out.ok,
+                        summary=out.for_model()[:600], evidence_ids=list(out.evidence)[:20],
+                        latency_ms=round(out.latency_ms, 1)))
+        return out
+
+    def _complete(self, purpose: str, trace: TurnTrace, messages: list[dict[str, Any]], **kw: Any) -> ChatReply:
+        assert self.llm is not None
+        t0 = time.perf_counter()
+        try:
+            reply = self.llm.complete(messages, **kw)
+        except LLMUnavailableError:
+            trace.llm_calls.append(LLMCall(purpose=purpose, latency_ms=(time.perf_counter() - t0) * 1000, ok=False))
+            raise
+        except Exception as e:  # a client library error we did not map: still degrade, never raise
+            trace.llm_calls.append(LLMCall(purpose=purpose, latency_ms=(time.perf_counter() - t0) * 1000, ok=False))
+            raise LLMUnavailableError(f"LLM call failed: {type(e).__name__}: {e}") from e
+        trace.llm_calls.append(LLMCall(purpose=purpose, latency_ms=(time.perf_counter() - t0) * 1000, ok=True,
+                                       prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens))
+        return reply
+
+    @staticmethod
+    def _ranked(trace: TurnTrace) -> RankedList | None:
+        """The candidate set: the union of every successful rank_candidates call, first call's order first."""
+        lists = [o.ranked for o in trace.tools if o.ok and o.ranked is not None]
+        if not lists:
+            return None
+        base = lists[-1].model_copy(deep=True)
+        seen = {i.item_id for i in base.items}
+        for other in lists[:-1]:
+            base.evidence.update(other.evidence)
+            for it in other.items:
+                if it.item_id not in seen:
+                    seen.add(it.item_id)
+                    base.items.append(it)
+        return base
+
+    def _ensure_ranked(self, kit: BoundToolkit, trace: TurnTrace, emit: Emit) -> RankedList:
+        ranked = self._ranked(trace)
+        if ranked is None:
+            out = self._run_tool(kit, "rank_candidates", {"k": min(kit.constraints.k, 50)}, "plan", trace, emit)
+            if not out.ok or out.ranked is None:
+                ranked = RankedList(user_id=kit.user_id, items=[], constraints=kit.constraints,
+                                    shortfall=out.error or "ranking failed")
+            else:
+                ranked = out.ranked
+        trace.candidate_ids = [i.item_id for i in ranked.items]
+        return ranked
+
+    # ---- LLM path -----------------------------------------------------------------------------
+    def _context(self, user_id: str, constraints: Constraints, trace: TurnTrace, prefs_note: str) -> str:
+        known = "" if any(not o.cold_start for o in trace.tools if o.name == "get_user_history") else \
+            "This user has no history yet (cold start).\n"
+        parts = [f"Session user: {user_id}. {known}Hard preferences in force: {prefs_note}"]
+        for o in trace.tools:
+            parts.append(f"## {o.name} ({o.issued_by})\n{o.for_model()}")
+        return "\n\n".join(parts)
+
+    def _llm_turn(self, kit: BoundToolkit, user_id: str, message: str, constraints: Constraints,
+                  history: list[dict[str, str]], trace: TurnTrace, emit: Emit) -> Recommendations:
+        note = describe_constraints(constraints)
+        # call 1: tool selection
+        msgs = [{"role": "system", "content": load_prompt("agent_system").strip()}, *history,
+                {"role": "user", "content": f"{message}\n\n---\n{self._context(user_id, constraints, trace, note)}"}]
+        reply = self._complete("tools", trace, msgs, tools=tool_specs())
+        for tc in reply.tool_calls[:6]:
+            self._run_tool(kit, tc.name, tc.arguments, "llm", trace, emit)
+        ranked = self._ensure_ranked(kit, trace, emit)
+        candidates = {i.item_id: i for i in ranked.items}
+        g = Grounder(candidates, trace.evidence, trace.titles, constraints)
+        # call 2: the structured answer
+        n_items = min(constraints.k, self.llm_max_items, max(len(candidates), 1))
+        schema = answer_schema(list(candidates), list(trace.evidence), n_items)
+        ctx = self._context(user_id, constraints, trace, note)
+        amsgs = [{"role": "system", "content": load_prompt("agent_system").strip().split("\n\n")[0] + "\n\n"
+                  + load_prompt("agent_answer").strip()},
+                 *history,
+                 {"role": "user", "content": f"{message}\n\n---\n{ctx}\n\nWrite at most {n_items} items."}]
+        streamer = MessageStreamer()
+
+        def on_token(delta: str) -> None:
+            if text := streamer.feed(delta):
+                emit(AgentEvent(type="token", text=text))
+
+        reply = self._complete("answer", trace, amsgs, response_format=response_format(schema), on_token=on_token)
+        answer, rev, problem = self._read(reply.content, g, trace)
+        if problem is not None or not rev.clean:
+            trace.repaired = True
+            notes = problem or rev.repair_notes()
+            rmsgs = [*amsgs, {"role": "assistant", "content": reply.content or ""},
+                     {"role": "user", "content": load_prompt("agent_repair").strip().format(problems=notes)}]
+            reply = self._complete("repair", trace, rmsgs, response_format=response_format(schema))
+            answer2, rev2, problem2 = self._read(reply.content, g, trace)
+            if problem2 is None:
+                answer, rev = answer2, rev2
+            elif answer is None:
+                return self._plan_first(kit, user_id, message, constraints, trace, emit,
+                                        f"LLM answer invalid after repair: {problem2}", reuse=ranked)
+        assert answer is not None and rev is not None
+        return self._assemble(user_id, ranked, answer, rev, g, constraints, trace, emit, streamed=streamer.emitted > 0)
+
+    @staticmethod
+    def _read(content: str | None, g: Grounder, trace: TurnTrace
+              ) -> tuple[FinalAnswer | None, Review | None, str | None]:
+        try:
+            ans = parse_answer(content)
+        except ValueError as e:
+            return None, None, f"- the answer was not valid JSON for the schema: {e}"
+        trace.proposed_item_ids = [i.item_id for i in ans.items]
+        return ans, review(ans, g), None
+
+    def _assemble(self, user_id: str, ranked: RankedList, answer: FinalAnswer, rev: Review, g: Grounder,
+                  constraints: Constraints, trace: TurnTrace, emit: Emit, streamed: bool) -> Recommendations:
+        dropped = list(rev.dropped)
+        items: list[RecommendedItem] = []
+        for v in rev.items:
+            cand = g.candidates[v.item_id]
+            if v.problems:
+                dropped.append(f"{v.item_id}: LLM rationale replaced by template ({'; '.join(v.problems)})")
+                items.append(_template_item(len(items) + 1, cand, ranked))
+            else:
+                items.append(_item(len(items) + 1, cand, ranked, Rationale(text=v.rationale.strip(),
+                                                                          evidence_ids=v.evidence_ids, source="llm")))
+        chosen = {i.item_id for i in items}
+        for cand in ranked.items:  # fill to k from the ranking, with template rationales
+            if len(items) >= constraints.k:
+                break
+            if cand.item_id not in chosen:
+                items.append(_template_item(len(items) + 1, cand, ranked))
+        summary, summary_src = answer.interest_summary.strip(), "llm"
+        if rev.summary_problems or not summary:
+            if rev.summary_problems:
+                dropped.append(f"interest_summary replaced by template ({'; '.join(rev.summary_problems)})")
+            summary, summary_src = template_summary(trace), "template"
+        message = answer.message.strip()
+        if rev.message_problems or not message:
+            if rev.message_problems:
+                dropped.append(f"message replaced by template ({'; '.join(rev.message_problems)})")
+            message = template_message(user_id, items, constraints, ranked)
+        if not streamed or rev.message_problems:
+            emit(AgentEvent(type="token", text=message))
+        return Recommendations(user_id=user_id, items=items, interest_summary=summary or None,
+                               interest_summary_source=summary_src if summary else None,  # type: ignore[arg-type]
+                               message=message, constraints=constraints, cold_start=ranked.cold_start,
+                               shortfall=ranked.shortfall, dropped=dropped, timings_ms=dict(ranked.timings_ms))
+
+    # ---- plan-first ---------------------------------------------------------------------------
+    def _plan_first(self, kit: BoundToolkit, user_id: str, message: str, constraints: Constraints, trace: TurnTrace,
+                    emit: Emit, reason: str, reuse: RankedList | None = None) -> Recommendations:
+        """history → forecast → trends → rank → template rationales (the pre-run tools already ran)."""
+        ranked = reuse or self._ensure_ranked(kit, trace, emit)
+        items = [_template_item(i + 1, it, ranked) for i, it in enumerate(ranked.items[: constraints.k])]
+        summary = template_summary(trace)
+        msg = template_message(user_id, items, constraints, ranked)
+        emit(AgentEvent(type="token", text=msg))
+        return Recommendations(user_id=user_id, items=items, interest_summary=summary or None,
+                               interest_summary_source="template" if summary else None, message=msg,
+                               constraints=constraints, cold_start=ranked.cold_start, degraded=True,
+                               degraded_reason=reason, shortfall=ranked.shortfall,
+                               timings_ms=dict(ranked.timings_ms))
+
+
+# ---- templates ------------------------------------------------------------------------------------
+def _evidence_for(it: RankedItem, ranked: RankedList, ids: list[str]) -> list[Evidence]:
+    pool = ranked.evidence
+    return [pool[e] for e in ids if e in pool]
+
+
+def _item(rank: int, it: RankedItem, ranked: RankedList, rationale: Rationale) -> RecommendedItem:
+    ids = list(dict.fromkeys([*rationale.evidence_ids, *it.evidence_ids]))
+    return RecommendedItem(rank=rank, item_id=it.item_id, title=it.title, categories=it.categories, year=it.year,
+                           score=it.score, sources=it.sources, rationale=rationale,
+                           evidence=_evidence_for(it, ranked, ids))
+
+
+def template_rationale(it: RankedItem, ranked: RankedList) -> Rationale:
+    text = it.template_rationale.strip()
+    ids = list(it.evidence_ids)
+    if not text:
+        evs = _evidence_for(it, ranked, ids)
+        text = evs[0].text if evs else f"Ranked #{it.rank} for you by the fused recommender score."
+    return Rationale(text=text, evidence_ids=ids, source="template")
+
+
+def _template_item(rank: int, it: RankedItem, ranked: RankedList) -> RecommendedItem:
+    return _item(rank, it, ranked, template_rationale(it, ranked))
+
+
+def template_summary(trace: TurnTrace) -> str:
+    """Interest evolution in the tools' own words: the forecast mix and the strongest trend labels."""
+    parts: list[str] = []
+    fc = trace.evidence.get("ev:forecast:mix")
+    if fc is not None:
+        parts.append(fc.text)
+    trends = [e for e in trace.evidence.values() if e.kind == "trend"]
+    order = {"emerging": 0, "rising": 1, "fading": 2}
+    trends.sort(key=lambda e: min((v for k, v in order.items() if k in e.text.lower()), default=9))
+    parts.extend(e.text for e in trends[:2])
+    return " ".join(parts)
+
+
+def describe_constraints(c: Constraints) -> str:
+    bits = []
+    if c.include_categories:
+        bits.append("only " + "/".join(c.include_categories))
+    if c.exclude_categories:
+        bits.append("no " + "/".join(c.exclude_categories))
+    if c.year_min is not None or c.year_max is not None:
+        bits.append(f"years {c.year_min if c.year_min is not None else '…'}–"
+                    f"{c.year_max if c.year_max is not None else '…'}")
+    if c.exclude_seen:
+        bits.append("unseen only")
+    if c.exclude_items:
+        bits.append(f"{len(c.exclude_items)} items blocked")
+    bits.append(f"k={c.k}")
+    return ", ".join(bits)
+
+
+def template_message(user_id: str, items: list[RecommendedItem], c: Constraints, ranked: RankedList) -> str:
+    if not items:
+        why = ranked.shortfall or "no item satisfies the constraints"
+        return f"No recommendations for user {user_id}: {why}."
+    head = "New here, so these are popular and trending picks" if ranked.cold_start else "Top picks"
+    return f"{head} for user {user_id} ({describe_constraints(c)}): " + ", ".join(i.title for i in items[:3]) + (
+        f" and {len(items) - 3} more." if len(items) > 3 else ".")
