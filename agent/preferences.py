@@ -29,7 +29,7 @@ UNSEEN = re.compile(r"\b(nothing|anything|none|no)\b[^.]{0,12}\b(i'?ve|i have|i 
                     r"\b(haven'?t|have not|never)\s+(seen|watched)\b|\bunseen\b|\bnew to me\b")
 RESEEN = re.compile(r"\b(rewatch|re-watch|include (ones|films|movies|items) i'?ve seen|seen ones are fine)\b")
 COUNT = re.compile(r"\btop\s+(\d{1,2})\b|\b(\d{1,2})\s+(?:movies|films|items|picks|recommendations|suggestions|"
-                   r"titles|things|options|ideas)\b|\bgive me\s+(\d{1,2})\b")
+                   r"titles|things|options|ideas)\b|\b(?:give me|recommend|suggest|show me|pick|list)\s+(\d{1,2})\b")
 DECADE = re.compile(r"\b(?:the\s+)?(?:(19|20)(\d)0'?s|'?(\d)0'?s)\b")
 DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
                 "seventies": 1970, "eighties": 1980, "nineties": 1990}

@@ -80,6 +80,16 @@ class AgentService:
         c = constraints or Constraints()
         return self.run_turn(str(user_id), DEFAULT_QUESTION, c, use_llm=use_llm and explain).recommendations
 
+    def ask(self, user_id: str, message: str, constraints: Constraints | None = None,
+            use_llm: bool = True) -> Recommendations:
+        """One-shot question (no session): preferences stated in it apply to this answer only."""
+        prefs = parse_preferences(message, self._categories())
+        c = prefs.apply_to(constraints or Constraints())
+        return self.run_turn(str(user_id), message, c, use_llm=use_llm, prefs=prefs).recommendations
+
+    def close(self) -> None:
+        """Nothing is held open between calls (sessions open a connection per operation)."""
+
     def chat(self, session_id: str, user_id: str, message: str) -> Recommendations:
         final: Recommendations | None = None
         for ev in self.chat_stream(session_id, user_id, message):
