@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from evorec.errors import InvalidRequestError
 from evorec.tools.constraints import Constraints
 
 # Ids are free text in datasets (ML-100K uses digits, CSV files anything printable); bound them.
@@ -64,14 +66,21 @@ class SessionDeleted(BaseModel):
 class EventIn(Strict):
     user_id: UserId
     item_id: ItemId
-    ts: int | None = Field(None, ge=0, le=MAX_TS, description="Unix seconds; default: now.")
+    ts: Annotated[int, Field(ge=0, le=MAX_TS)] | AwareDatetime | None = Field(
+        None, description="Unix seconds or an ISO-8601 datetime with offset; default: now.")
     rating: float | None = Field(None, ge=-1e6, le=1e6)
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")] | None = \
         Field(None, description="Idempotency key. Omitted: derived from (user, item, ts), so a re-sent batch "
-                                "never duplicates.")
+                                "never duplicates (when ts is given).")
 
     def resolved(self, now: int | None = None) -> EventIn:
-        ts = self.ts if self.ts is not None else int(now if now is not None else time.time())
+        """A copy with ``ts`` as unix seconds and ``event_id`` set."""
+        if isinstance(self.ts, datetime):
+            ts = int(self.ts.timestamp())
+            if not 0 <= ts <= MAX_TS:
+                raise InvalidRequestError(f"ts {self.ts.isoformat()} is out of range")
+        else:
+            ts = self.ts if self.ts is not None else int(now if now is not None else time.time())
         key = f"{self.user_id}\x1f{self.item_id}\x1f{ts}".encode()
         eid = self.event_id or "e-" + hashlib.sha1(key).hexdigest()[:20]
         return self.model_copy(update={"ts": ts, "event_id": eid})

@@ -17,15 +17,14 @@ from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import EventBatch, EventIn, EventsAccepted
 from evorec.serving.api.services import Services
+from evorec.tools.store.records import EventIn as StoreEvent
 
 router = APIRouter(tags=["events"])
 
 
-def to_store_events(events: list[EventIn]) -> list:
-    from evorec.tools.store.history import EventIn as StoreEvent
-
-    return [StoreEvent(event_id=e.event_id, user_id=e.user_id, item_id=e.item_id, ts=e.ts, rating=e.rating)
-            for e in events]
+def to_store_events(events: list[EventIn]) -> list[StoreEvent]:
+    return [StoreEvent(event_id=e.event_id, user_id=e.user_id, item_id=e.item_id, timestamp=int(e.ts or 0),
+                       rating=e.rating) for e in events]
 
 
 @router.post("/v1/events", response_model=EventsAccepted,
@@ -40,8 +39,8 @@ def ingest(body: EventBatch | EventIn = Body(...), principal: Principal = Depend
         check_user(principal, user)
     with services.write_lock:
         report = services.toolbox.add_events(to_store_events(events))
-    added = int(getattr(report, "added", len(events)))
+    added = int(report.events_written)
     metrics.events.inc(added)
-    return EventsAccepted(received=len(events), added=added, duplicates=len(events) - added, users=users,
+    return EventsAccepted(received=len(events), added=added, duplicates=int(report.events_skipped), users=users,
                           event_ids=[e.event_id or "" for e in events],
                           took_ms=round((time.perf_counter() - t0) * 1000, 1))
