@@ -9,6 +9,7 @@ NDCG@10 with seen items masked, the same seeding. CUDA + bf16 autocast when avai
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import random
 import time
@@ -24,6 +25,8 @@ from torch import Tensor, nn
 
 from evorec.tools.data.sequences import History
 from evorec.tools.models.base import FitReport, ValidationSet
+
+log = logging.getLogger(__name__)
 
 GAP_BUCKETS = 40  # 0 pad, 1 first event, 2 same second, 3.. log2-spaced gaps
 
@@ -293,6 +296,7 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
             best_state = copy.deepcopy(module.state_dict())
             report.seconds_to_best = time.perf_counter() - t0
         report.history.append(row)
+        log.info("%s epoch %d %s", name, epoch, " ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "epoch"))
         bar.update(epoch, row, best)
         if bad >= cfg.patience:
             break
