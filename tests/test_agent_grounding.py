@@ -1,0 +1,80 @@
+"""The grounding validator on its own: ids, evidence citations, numbers, dates, titles."""
+
+from __future__ import annotations
+
+from evorec.agent.events import MessageStreamer
+from evorec.agent.grounding import AnswerItem, FinalAnswer, Grounder, answer_schema, parse_answer, review
+from evorec.tools.constraints import Constraints
+from evorec.tools.evidence import Evidence
+from evorec.tools.recommendation import RankedItem
+
+EV = {
+    "ev:trend:Sci-Fi": Evidence(id="ev:trend:Sci-Fi", kind="trend",
+                                text="Sci-Fi is rising: share 0.42 since 2024-03-01.", numbers={"share": 0.42},
+                                dates={"since": "2024-03-01"}),
+    "ev:similar:i2": Evidence(id="ev:similar:i2", kind="similar", text="Similar to Orbit Run, which you rated 5.",
+                              numbers={"rating": 5.0}, item_id="i2"),
+}
+CANDS = {
+    "i1": RankedItem(rank=1, item_id="i1", title="2001: A Space Journey (1968)", categories=["Sci-Fi"], year=1968,
+                     score=1.0, evidence_ids=["ev:trend:Sci-Fi"]),
+    "i3": RankedItem(rank=2, item_id="i3", title="Night Cellar", categories=["Horror"], year=1996, score=0.5),
+}
+G = Grounder(CANDS, EV, {"i2": "Orbit Run", "i9": "Secret Diary"}, Constraints(exclude_seen=True))
+
+
+def test_grounded_rationales_pass() -> None:
+    assert G.check_rationale(CANDS["i1"], "Sci-Fi is rising (42%) since 2024-03-01.", ["ev:trend:Sci-Fi"]) == []
+    assert G.check_rationale(CANDS["i1"], "Like Orbit Run, which you rated 5; a 1968 classic.",
+                             ["ev:similar:i2"]) == []
+    assert G.check_rationale(CANDS["i1"], "2001: A Space Journey fits your 0.42 Sci-Fi share.",
+                             ["ev:trend:Sci-Fi"]) == []
+
+
+def test_bad_rationales_fail() -> None:
+    assert G.check_rationale(CANDS["i1"], "Great.", []) == ["cites no evidence id"]
+    assert "unknown evidence" in G.check_rationale(CANDS["i1"], "Great.", ["ev:nope"])[0]
+    assert any("number 87" in p for p in G.check_rationale(CANDS["i1"], "87% match.", ["ev:trend:Sci-Fi"]))
+    assert any("date 2023-01-01" in p for p in G.check_rationale(CANDS["i1"], "Since 2023-01-01.",
+                                                                  ["ev:trend:Sci-Fi"]))
+    # a real title, but not in the evidence it cites
+    assert any("orbit run" in p for p in G.check_rationale(CANDS["i1"], "Like Orbit Run.", ["ev:trend:Sci-Fi"]))
+    assert any("quoted" in p for p in G.check_rationale(CANDS["i1"], 'Fans of "Blade Dancer" love it.',
+                                                        ["ev:trend:Sci-Fi"]))
+
+
+def test_review_drops_invented_duplicates_and_constraint_breakers() -> None:
+    g = Grounder(CANDS, EV, {}, Constraints(exclude_categories=["Horror"]))
+    ans = FinalAnswer(message="Two picks.", interest_summary="Sci-Fi is rising.", items=[
+        AnswerItem(item_id="i1", rationale="Sci-Fi is rising.", evidence_ids=["ev:trend:Sci-Fi"]),
+        AnswerItem(item_id="i1", rationale="again", evidence_ids=["ev:trend:Sci-Fi"]),
+        AnswerItem(item_id="i77", rationale="invented", evidence_ids=["ev:trend:Sci-Fi"]),
+        AnswerItem(item_id="i3", rationale="spooky", evidence_ids=["ev:trend:Sci-Fi"])])
+    r = review(ans, g)
+    assert [v.item_id for v in r.items] == ["i1"] and r.clean
+    assert len(r.dropped) == 3 and any("invented" in d for d in r.dropped)
+
+
+def test_free_text_checked_against_all_evidence() -> None:
+    assert G.check_free_text("Your Sci-Fi share is 0.42 and rising.") == []
+    assert G.check_free_text("You watched Secret Diary 7 times.") != []
+
+
+def test_schema_enumerates_ids_and_parser_tolerates_fences() -> None:
+    s = answer_schema(["i1", "i3"], ["ev:trend:Sci-Fi"], 2)
+    item = s["properties"]["items"]["items"]["properties"]
+    assert item["item_id"]["enum"] == ["i1", "i3"] and s["properties"]["items"]["maxItems"] == 2
+    a = parse_answer('```json\n{"message": "hi", "items": [], "interest_summary": ""}\n```')
+    assert a.message == "hi"
+    for bad in ["", "nope", '{"items": 3}']:
+        try:
+            parse_answer(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"accepted {bad!r}")
+
+
+def test_message_streamer_extracts_the_message_field() -> None:
+    s = MessageStreamer()
+    out = "".join(s.feed(p) for p in ['{"mes', 'sage": "Hel', 'lo \\"you', '\\" \\u00e9', 't", "items": []}'])
+    assert out == 'Hello "you" ét' and s.done
