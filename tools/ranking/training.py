@@ -1,0 +1,184 @@
+"""Fitting the fusion weights on the validation split, and the artifacts they live in.
+
+``fit_fusion(settings, dataset)`` is what ``evorec train`` calls after the forecaster (and what
+``evorec train-fusion`` runs alone): it holds out each user's last event (the same split the
+forecaster artifacts validate on), builds the ranking index from the rest, draws candidate
+pools for every user, computes features, fits the fusion ranker (family chosen by held-out
+NDCG@10) and writes ``artifacts_dir(dataset)/fusion/`` with a manifest naming the data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field, ValidationError
+
+from evorec.errors import ArtifactError
+from evorec.settings import Settings, get_settings
+from evorec.tools.candidates import CandidateSource, default_sources, gather
+from evorec.tools.data.schema import Dataset
+from evorec.tools.data.sequences import History, ItemVocab, SequenceData
+from evorec.tools.ranking.features import FEATURES, feature_matrix
+from evorec.tools.ranking.fusion import FitSummary, FusionModel, Group, fit_fusion_model
+from evorec.tools.ranking.index import RankingIndex
+from evorec.tools.ranking.signals import UserSignals, compute_signals
+from evorec.tools.ranking.trend_labels import labels_for_history
+
+SUBDIR = "fusion"
+MANIFEST = "manifest.json"
+EMB_FILE = "item_emb.npy"
+
+# Scores [n, n_items + 1] and category-mix forecasts [n, C] for a batch of histories.
+Predictor = Callable[[list[History]], tuple[np.ndarray, np.ndarray]]
+
+
+class FusionManifest(BaseModel):
+    dataset: str
+    fingerprint: str
+    created_at: str
+    features: list[str]
+    sources: dict[str, int] = Field(description="Pool size per candidate source.")
+    use_trends: bool
+    fit: FitSummary
+    seconds: float
+
+
+def fusion_dir(settings: Settings, dataset: str) -> Path:
+    return settings.artifacts_dir(dataset) / SUBDIR
+
+
+def ratings_by_user(ds: Dataset) -> dict[str, np.ndarray]:
+    """Per user, ratings in event order (the order ``SequenceData.from_dataset`` uses)."""
+    ints = ds.interactions
+    r = ints["rating"].to_numpy(np.float64)
+    return {str(u): r[np.sort(pos)] for u, pos in ints.groupby("user_id", sort=True).indices.items()}
+
+
+def batch_signals(index: RankingIndex, user_ids: list[str], histories: list[History],
+                  ratings: list[np.ndarray | None], predictor: Predictor | None, use_trends: bool = True,
+                  batch: int = 256) -> list[UserSignals]:
+    out: list[UserSignals] = []
+    for lo in range(0, len(histories), batch):
+        hs = histories[lo:lo + batch]
+        warm = [j for j, h in enumerate(hs) if len(h)]
+        scores = mixes = None
+        if predictor is not None and warm:
+            scores, mixes = predictor([hs[j] for j in warm])
+        row = {j: r for r, j in enumerate(warm)}
+        for j, h in enumerate(hs):
+            labels = labels_for_history(user_ids[lo + j], h, index) if use_trends else {}
+            r = row.get(j)
+            out.append(compute_signals(index, user_ids[lo + j], h, ratings[lo + j],
+                                       fc_scores=None if r is None or scores is None else scores[r],
+                                       forecast_mix=None if r is None or mixes is None else mixes[r],
+                                       trend_labels=labels))
+    return out
+
+
+def build_groups(index: RankingIndex, signals: list[UserSignals], targets: np.ndarray,
+                 sources: list[CandidateSource]) -> list[Group]:
+    groups = []
+    for sig, t in zip(signals, targets.tolist(), strict=True):
+        allowed = ~sig.seen
+        allowed[0] = False
+        pool = gather(sources, index, sig, allowed)
+        if len(pool) == 0:
+            continue
+        X = feature_matrix(index, sig, pool.items, pool.membership, pool.source_names)
+        groups.append(Group(X=X, y=(pool.items == int(t)).astype(np.int64)))
+    return groups
+
+
+def item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab) -> np.ndarray | None:
+    """Item text embeddings (row 0 zeros), cached next to the fusion artifacts; None if no embedder."""
+    path = fusion_dir(settings, ds.name) / f"item_emb_{ds.fingerprint()}.npy"
+    if path.is_file():
+        emb = np.load(path)
+        if emb.shape[0] == vocab.n_items + 1:
+            return emb
+    from evorec.tools.forecast.artifacts import item_text_embeddings
+
+    emb = item_text_embeddings(ds, vocab)
+    if emb is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, emb)
+    return emb
+
+
+def fit_fusion(settings: Settings | None = None, dataset: str | Dataset | None = None, *, seed: int = 0,
+               use_trends: bool = True, exclude_sources: list[str] | None = None, progress: bool = True,
+               max_users: int | None = None) -> FusionManifest:
+    """Fit and store the fusion ranker for ``dataset`` (needs the forecaster artifacts of the same data)."""
+    from evorec.tools.data.loader import load_dataset
+    from evorec.tools.forecast.artifacts import serving_split
+    from evorec.tools.forecast.service import ForecastService
+
+    t0 = time.perf_counter()
+    settings = settings or get_settings()
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset or settings.dataset, settings=settings)
+    svc = ForecastService.load(settings, ds)
+    data = SequenceData.from_dataset(ds, vocab=svc.art.vocab)
+    train, valid = serving_split(data)
+    emb = item_embeddings(settings, ds, data.vocab)
+    index = RankingIndex.build(ds, train.histories, data.vocab, emb)
+    rat = ratings_by_user(ds)
+    users = list(valid.user_ids)
+    hists, targets = list(valid.histories), np.asarray(valid.targets)
+    if max_users is not None and len(users) > max_users:
+        pick = np.random.default_rng(seed).choice(len(users), size=max_users, replace=False)
+        pick.sort()
+        users, hists, targets = [users[i] for i in pick], [hists[i] for i in pick], targets[pick]
+    ratings = [rat.get(u, np.zeros(0))[: len(h)] for u, h in zip(users, hists, strict=True)]
+    _say(progress, f"fusion: signals for {len(users)} validation users")
+    sigs = batch_signals(index, users, hists, ratings, svc.model.predict, use_trends=use_trends)
+    sources = default_sources(exclude=exclude_sources)
+    groups = build_groups(index, sigs, targets, sources)
+    _say(progress, f"fusion: fitting on {len(groups)} candidate pools")
+    model, summary = fit_fusion_model(groups, FEATURES, seed=seed)
+    out = fusion_dir(settings, ds.name)
+    model.save(out)
+    manifest = FusionManifest(dataset=ds.name, fingerprint=ds.fingerprint(),
+                              created_at=datetime.now(UTC).isoformat(timespec="seconds"), features=FEATURES,
+                              sources={s.name: s.n for s in sources}, use_trends=use_trends, fit=summary,
+                              seconds=round(time.perf_counter() - t0, 2))
+    (out / MANIFEST).write_text(manifest.model_dump_json(indent=2))
+    _say(progress, f"fusion: chose {summary.chosen} (holdout NDCG@10 {summary.holdout_ndcg10[summary.chosen]:.4f} vs "
+                   f"forecaster-only {summary.forecaster_only_ndcg10:.4f}; pool recall {summary.pool_recall:.3f})")
+    return manifest
+
+
+def read_fusion_manifest(settings: Settings, dataset: str) -> FusionManifest | None:
+    path = fusion_dir(settings, dataset) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return FusionManifest.model_validate_json(path.read_text())
+    except (ValidationError, ValueError) as e:
+        raise ArtifactError(f"{path}: unreadable fusion manifest ({e.__class__.__name__}); retrain") from None
+
+
+def load_fusion(settings: Settings, dataset: str, fingerprint: str | None = None
+                ) -> tuple[FusionModel, FusionManifest] | None:
+    """The stored fusion ranker, or None when none was fitted; a mismatched dataset is an ArtifactError."""
+    manifest = read_fusion_manifest(settings, dataset)
+    if manifest is None:
+        return None
+    if fingerprint is not None and manifest.fingerprint != fingerprint:
+        raise ArtifactError(f"fusion weights for {dataset!r} were fitted on other data (fingerprint "
+                            f"{manifest.fingerprint}, data is {fingerprint}); run `evorec train-fusion --dataset "
+                            f"{dataset}`")
+    return FusionModel.load(fusion_dir(settings, dataset)), manifest
+
+
+def _say(progress: bool, msg: str) -> None:
+    if progress:
+        from rich.console import Console
+
+        Console(stderr=True).print(msg, highlight=False)
+
+
+__all__ = ["FusionManifest", "batch_signals", "build_groups", "fit_fusion", "fusion_dir", "load_fusion"]
