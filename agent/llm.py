@@ -55,6 +55,7 @@ class ChatModel(Protocol):
         messages: list[dict[str, Any]],
         *,
         tools: list[dict[str, Any]] | None = None,
+        tool_choice: str = "auto",
         response_format: dict[str, Any] | None = None,
         on_token: TokenSink | None = None,
     ) -> ChatReply: ...
@@ -98,6 +99,7 @@ class OpenAIChatModel:
         messages: list[dict[str, Any]],
         *,
         tools: list[dict[str, Any]] | None = None,
+        tool_choice: str = "auto",
         response_format: dict[str, Any] | None = None,
         on_token: TokenSink | None = None,
     ) -> ChatReply:
@@ -107,7 +109,7 @@ class OpenAIChatModel:
                                   "temperature": self.temperature, "max_tokens": self.max_tokens}
         if tools:
             kwargs["tools"] = tools
-            kwargs["tool_choice"] = "auto"
+            kwargs["tool_choice"] = tool_choice
         if response_format is not None:
             kwargs["response_format"] = response_format if self._json_schema_ok else _json_object_format(
                 response_format)

@@ -24,6 +24,7 @@ class ScriptedRequest:
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] | None
     response_format: dict[str, Any] | None
+    tool_choice: str = "auto"
 
     @property
     def text(self) -> str:
@@ -59,10 +60,11 @@ class ScriptedChatModel:
         messages: list[dict[str, Any]],
         *,
         tools: list[dict[str, Any]] | None = None,
+        tool_choice: str = "auto",
         response_format: dict[str, Any] | None = None,
         on_token: TokenSink | None = None,
     ) -> ChatReply:
-        req = ScriptedRequest(json.loads(json.dumps(messages)), tools, response_format)
+        req = ScriptedRequest(json.loads(json.dumps(messages)), tools, response_format, tool_choice)
         self.requests.append(req)
         if not self.steps:
             raise LLMUnavailableError("scripted model has no more steps")

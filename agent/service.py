@@ -21,7 +21,7 @@ from evorec.agent.grounding import FinalAnswer, Grounder, Review, answer_schema,
 from evorec.agent.llm import ChatModel, ChatReply, llm_from_settings
 from evorec.agent.preferences import PreferenceUpdate, parse_preferences
 from evorec.agent.sessions import Session, SessionStore
-from evorec.agent.toolkit import BoundToolkit, ToolOutcome, tool_specs
+from evorec.agent.toolkit import BoundToolkit, ToolOutcome, ranked_summary, tool_specs
 from evorec.errors import LLMUnavailableError
 from evorec.prompts import load_prompt
 from evorec.settings import Settings, get_settings
@@ -212,7 +212,7 @@ class AgentService:
 
     @staticmethod
     def _ranked(trace: TurnTrace) -> RankedList | None:
-        """The candidate set: the union of every successful rank_candidates call, first call's order first."""
+        """The candidate set: the union of every successful rank_candidates call, the latest one's order first."""
         lists = [o.ranked for o in trace.tools if o.ok and o.ranked is not None]
         if not lists:
             return None
@@ -249,38 +249,47 @@ class AgentService:
 
     def _llm_turn(self, kit: BoundToolkit, user_id: str, message: str, constraints: Constraints,
                   history: list[dict[str, str]], trace: TurnTrace, emit: Emit) -> Recommendations:
+        """Call 1 picks tools; call 2 continues the same conversation (same system+tools prefix, so a
+        llama.cpp server reuses its KV cache) with the tool results and asks for schema-bound JSON."""
+        specs = tool_specs()
         note = describe_constraints(constraints)
-        # call 1: tool selection
-        msgs = [{"role": "system", "content": load_prompt("agent_system").strip()}, *history,
-                {"role": "user", "content": f"{message}\n\n---\n{self._context(user_id, constraints, trace, note)}"}]
-        reply = self._complete("tools", trace, msgs, tools=tool_specs())
-        for tc in reply.tool_calls[:6]:
-            self._run_tool(kit, tc.name, tc.arguments, "llm", trace, emit)
+        msgs: list[dict[str, Any]] = [
+            {"role": "system", "content": load_prompt("agent_system").strip()}, *history,
+            {"role": "user", "content": f"{message}\n\n---\n{self._context(user_id, constraints, trace, note)}"}]
+        reply = self._complete("tools", trace, msgs, tools=specs)
+        calls = reply.tool_calls[:6]
+        outcomes = [self._run_tool(kit, tc.name, tc.arguments, "llm", trace, emit) for tc in calls]
+        had_rank = any(o.ok and o.ranked is not None for o in outcomes)
         ranked = self._ensure_ranked(kit, trace, emit)
         candidates = {i.item_id: i for i in ranked.items}
         g = Grounder(candidates, trace.evidence, trace.titles, constraints)
-        # call 2: the structured answer
+        msgs.append({"role": "assistant", "content": reply.content or "",
+                     **({"tool_calls": [{"id": tc.id, "type": "function",
+                                         "function": {"name": tc.name, "arguments": tc.arguments}}
+                                        for tc in calls]} if calls else {})})
+        msgs += [{"role": "tool", "tool_call_id": tc.id, "name": tc.name, "content": o.for_model()}
+                 for tc, o in zip(calls, outcomes, strict=True)]
         n_items = min(constraints.k, self.llm_max_items, max(len(candidates), 1))
+        extra = "" if had_rank else f"## rank_candidates (run for you)\n{ranked_summary(ranked)}\n\n"
+        msgs.append({"role": "user", "content": f"{extra}{load_prompt('agent_answer').strip()}\n"
+                     f"Hard preferences in force: {note}. Write at most {n_items} items."})
         schema = answer_schema(list(candidates), list(trace.evidence), n_items)
-        ctx = self._context(user_id, constraints, trace, note)
-        amsgs = [{"role": "system", "content": load_prompt("agent_system").strip().split("\n\n")[0] + "\n\n"
-                  + load_prompt("agent_answer").strip()},
-                 *history,
-                 {"role": "user", "content": f"{message}\n\n---\n{ctx}\n\nWrite at most {n_items} items."}]
         streamer = MessageStreamer()
 
         def on_token(delta: str) -> None:
             if text := streamer.feed(delta):
                 emit(AgentEvent(type="token", text=text))
 
-        reply = self._complete("answer", trace, amsgs, response_format=response_format(schema), on_token=on_token)
+        answer_kw: dict[str, Any] = {"tools": specs, "tool_choice": "none",
+                                     "response_format": response_format(schema)}
+        reply = self._complete("answer", trace, msgs, on_token=on_token, **answer_kw)
         answer, rev, problem = self._read(reply.content, g, trace)
-        if problem is not None or not rev.clean:
+        if problem is not None or (rev is not None and not rev.clean):
             trace.repaired = True
-            notes = problem or rev.repair_notes()
-            rmsgs = [*amsgs, {"role": "assistant", "content": reply.content or ""},
+            notes = problem or (rev.repair_notes() if rev else "")
+            rmsgs = [*msgs, {"role": "assistant", "content": reply.content or ""},
                      {"role": "user", "content": load_prompt("agent_repair").strip().format(problems=notes)}]
-            reply = self._complete("repair", trace, rmsgs, response_format=response_format(schema))
+            reply = self._complete("repair", trace, rmsgs, **answer_kw)
             answer2, rev2, problem2 = self._read(reply.content, g, trace)
             if problem2 is None:
                 answer, rev = answer2, rev2

@@ -57,7 +57,11 @@ def test_tool_calls_are_routed_validated_and_two_llm_calls_suffice(settings: Set
     assert rec.llm_calls == 2 and not rec.degraded
     # the first call offered the tools and the pre-run summaries; the second asked for schema JSON
     assert "rank_candidates" in llm.requests[0].tool_names and "ev:forecast:mix" in llm.requests[0].text
-    assert llm.requests[1].response_format["type"] == "json_schema"
+    second = llm.requests[1]
+    assert second.response_format["type"] == "json_schema" and second.tool_choice == "none"
+    # call 2 continues call 1 (same prefix, so the server's KV cache is reused), results as role=tool
+    assert second.messages[: len(llm.requests[0].messages)] == llm.requests[0].messages
+    assert [m["name"] for m in second.messages if m["role"] == "tool"] == ["rank_candidates", "get_user_history"]
     assert all("Sci-Fi" in it.categories for it in rec.items)
     assert [it.rationale.source for it in rec.items[:2]] == ["llm", "llm"]
     assert all(it.rationale.source == "template" for it in rec.items[2:])
