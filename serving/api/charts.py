@@ -1,8 +1,9 @@
 """The interest-evolution chart: category shares over time, the forecast with its band, trend labels.
 
-Observed shares come from the user's history (equal-width time buckets; an event in
-several categories counts 1/n to each). The forecast part comes from the forecaster's
-forecast mix, with the trend models' prediction interval as the band where they have one.
+With enough history the series, forecast and prediction band are the trend models' own
+(statsmodels, per time bucket); the sequence forecaster's predicted mix is drawn as a
+diamond at the end of the forecast window. With too little history for trend fits, shares
+are computed from the raw events and only the forecaster's mix is shown ahead.
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from evorec.tools.forecast.result import InterestForecast
+from evorec.tools.trends.results import UserTrends
+
 MAX_CATEGORIES = 5
 N_BUCKETS = 12
+BANDS = 3  # prediction bands drawn for the top categories only (more overlap into mush)
+PALETTE = ["#2f6fdd", "#e4572e", "#17a398", "#f3a712", "#7b4bb7", "#66707c"]
 
 
 def observed_shares(events: list[Any], n_buckets: int = N_BUCKETS) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(bucket centre times, {category: share per bucket}) from events with ``ts`` and ``categories``."""
+    """(bucket centre times, {category: share per bucket}) from events with ``ts`` and ``categories``;
+    an event in n categories counts 1/n to each."""
     ts = np.array([int(e.ts) for e in events], dtype=np.int64)
     if ts.size == 0:
         return np.zeros(0), {}
@@ -32,66 +39,110 @@ def observed_shares(events: list[Any], n_buckets: int = N_BUCKETS) -> tuple[np.n
         cats = list(e.categories or []) or ["(none)"]
         for c in cats:
             shares.setdefault(c, np.zeros(n))[b] += 1.0 / len(cats)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shares = {c: np.where(totals > 0, v / np.maximum(totals, 1), np.nan) for c, v in shares.items()}
-    centres = (edges[:-1] + edges[1:]) / 2
-    return centres, shares
+    out = {c: np.where(totals > 0, v / np.maximum(totals, 1), np.nan) for c, v in shares.items()}
+    return (edges[:-1] + edges[1:]) / 2, out
 
 
-def _date(t: float) -> datetime:
-    return datetime.fromtimestamp(float(t), tz=UTC)
+def _rolling(v: np.ndarray, w: int = 3) -> np.ndarray:
+    out = np.full_like(v, np.nan)
+    for i in range(len(v)):
+        win = v[max(0, i - w + 1):i + 1]
+        if np.isfinite(win).any():
+            out[i] = np.nanmean(win)
+    return out
 
 
-def render_interest_png(user_id: str, events: list[Any], forecast_mix: dict[str, float],
-                        current_mix: dict[str, float], labels: dict[str, str],
-                        bands: dict[str, tuple[float, float]], cold_start: bool = False) -> bytes:
+def _dates(ts: Any) -> list[datetime]:
+    return [datetime.fromtimestamp(float(t), tz=UTC) for t in np.atleast_1d(ts)]
+
+
+def _top(scores: dict[str, float]) -> list[str]:
+    return [c for c, _ in sorted(scores.items(), key=lambda kv: -kv[1]) if c != "(none)"][:MAX_CATEGORIES]
+
+
+def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestForecast, events: list[Any]) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8.0, 4.2), dpi=100)
+    fig = Figure(figsize=(8.4, 4.4), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
-    centres, shares = observed_shares(events)
-    totals = {c: float(np.nansum(v)) for c, v in shares.items()}
-    ranked = sorted(set(totals) | set(forecast_mix), key=lambda c: -(forecast_mix.get(c, 0.0) + totals.get(c, 0.0)))
-    top = [c for c in ranked if c != "(none)"][:MAX_CATEGORIES]
-    palette = ["#2f6fdd", "#e4572e", "#17a398", "#f3a712", "#7b4bb7", "#66707c"]
-    if centres.size:
-        span = max(float(centres[-1] - centres[0]), 86400.0)
-        future = float(centres[-1]) + max(span / max(len(centres) - 1, 1), span * 0.15)
+    now: float | None = None
+    future_end: float | None = None
+    shown: list[str] = []
+
+    if trends.ok and len(trends.bucket_edges) >= 2 and trends.categories:
+        edges = np.array(trends.bucket_edges, dtype=float)
+        centres = (edges[:-1] + edges[1:]) / 2
+        width = float(trends.bucket_width_s or (edges[1] - edges[0]))
+        now = float(edges[-1])
+        scores = {t.category: t.recent_share + t.forecast.window_mean + forecast.forecast_mix.get(t.category, 0.0)
+                  for t in trends.categories}
+        shown = _top(scores)
+        for rank, (color, cat) in enumerate(zip(PALETTE, shown, strict=False)):
+            t = trends.get(cat)
+            assert t is not None
+            hist = np.array([np.nan if v is None else v for v in t.history], dtype=float)
+            n = min(len(hist), len(centres))
+            fitted = np.array([np.nan if v is None else v for v in t.fitted[:n]], dtype=float)
+            smooth = fitted if fitted.size == n and np.isfinite(fitted).sum() >= max(2, n // 2) else _rolling(hist[:n])
+            x = _dates(centres[:n])
+            ax.plot(x, hist[:n], marker="o", ms=2.5, lw=0.8, alpha=0.35, color=color)
+            ax.plot(x, smooth, lw=2.0, color=color, label=f"{cat} ({t.label})")
+            fc = t.forecast
+            if fc.mean:
+                fut = now + (np.arange(len(fc.mean)) + 0.5) * width
+                last = smooth[np.isfinite(smooth)][-1] if np.isfinite(smooth).any() else fc.mean[0]
+                ax.plot(_dates(np.concatenate([[centres[n - 1]], fut])), [last, *fc.mean], ls="--", lw=1.8,
+                        color=color)
+                if rank < BANDS:
+                    ax.fill_between(_dates(fut), np.clip(fc.lower, 0, 1), np.clip(fc.upper, 0, 1), color=color,
+                                    alpha=0.12, lw=0)
+                future_end = float(fut[-1])
     else:
-        future = datetime.now(UTC).timestamp()
-    for color, cat in zip(palette, top, strict=False):
-        label = cat + (f" ({labels[cat]})" if cat in labels else "")
-        if centres.size and cat in shares:
-            ax.plot([_date(t) for t in centres], shares[cat], marker="o", ms=3, lw=1.8, color=color, label=label)
-            label = None
-            start_t, start_v = float(centres[-1]), float(current_mix.get(cat, shares[cat][-1]))
-        else:
-            start_t, start_v = future, float(current_mix.get(cat, 0.0))
-        if cat in forecast_mix:
-            fv = float(forecast_mix[cat])
-            ax.plot([_date(start_t), _date(future)], [start_v, fv], ls="--", lw=1.8, color=color, label=label)
-            ax.scatter([_date(future)], [fv], color=color, marker="D", s=22, zorder=3)
-            if cat in bands:
-                lo, hi = bands[cat]
-                ax.fill_between([_date(start_t), _date(future)], [start_v, max(0.0, lo)], [start_v, min(1.0, hi)],
-                                color=color, alpha=0.15, lw=0)
-    if centres.size:
-        ax.axvline(_date(centres[-1]), color="#999", lw=0.8, ls=":")
-        ax.text(_date(centres[-1]), 1.02, " now", color="#666", fontsize=8, va="bottom")
-    ax.set_ylim(0, 1.05)
+        centres, shares = observed_shares(events)
+        scores = {c: float(np.nansum(v)) for c, v in shares.items()}
+        for c, v in forecast.forecast_mix.items():
+            scores[c] = scores.get(c, 0.0) + v
+        shown = _top(scores)
+        if centres.size:
+            now = float(centres[-1])
+            span = max(float(centres[-1] - centres[0]), 86400.0)
+            future_end = now + span * 0.15
+        for color, cat in zip(PALETTE, shown, strict=False):
+            if cat in shares:
+                ax.plot(_dates(centres), shares[cat], marker="o", ms=3, lw=1.8, color=color, label=cat)
+            else:
+                ax.plot([], [], color=color, label=cat)
+
+    if future_end is None:
+        future_end = datetime.now(UTC).timestamp()
+    for color, cat in zip(PALETTE, shown, strict=False):
+        if cat in forecast.forecast_mix:
+            ax.scatter(_dates(future_end), [forecast.forecast_mix[cat]], color=color, marker="D", s=30, zorder=3,
+                       edgecolors="black", linewidths=0.5)
+    if now is not None:
+        ax.axvline(_dates(now)[0], color="#999", lw=0.8, ls=":")
+        ax.text(_dates(now)[0], 1.02, " now", color="#666", fontsize=8, va="bottom")
+    ax.set_ylim(0, 1.08)
     ax.set_ylabel("share of the user's events")
     title = f"Interest evolution, user {user_id}"
-    if cold_start:
+    if forecast.cold_start:
         title += " (no history: population mix)"
-    ax.set_title(title + "   (solid: observed, dashed: forecast, band: interval)", fontsize=10)
-    if top:
+    elif not trends.ok:
+        title += " (short history: no trend fits)"
+    ax.set_title(title, fontsize=11)
+    ax.text(0.0, -0.22, "faint: observed share per period · solid: model fit · dashed + band: trend forecast with "
+            f"{round(trends.interval_level * 100)}% interval · ◆: sequence forecaster's mix",
+            transform=ax.transAxes, fontsize=7.5, color="#555")
+    if shown:
         ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=2)
     else:
         ax.text(0.5, 0.5, "no interests to show yet", ha="center", va="center", transform=ax.transAxes)
-    fig.autofmt_xdate()
+    for label in ax.get_xticklabels():
+        label.set_rotation(20)
+        label.set_fontsize(8)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -30,9 +30,7 @@ class JobConflictError(EvorecError):
 
 
 def train_command(dataset: str, req: RetrainRequest) -> list[str]:
-    cmd = [sys.executable, "-m", "evorec.serving.cli.main", "train", "--dataset", dataset]
-    if req.model != "all":
-        cmd += ["--model", req.model]
+    cmd = [sys.executable, "-m", "evorec.serving.cli.main", "train", "--dataset", dataset, "--seed", str(req.seed)]
     if req.epochs is not None:
         cmd += ["--epochs", str(req.epochs)]
     return cmd

@@ -6,7 +6,6 @@ returned as those types; this module holds only what is particular to HTTP.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from datetime import datetime
@@ -70,20 +69,18 @@ class EventIn(Strict):
         None, description="Unix seconds or an ISO-8601 datetime with offset; default: now.")
     rating: float | None = Field(None, ge=-1e6, le=1e6)
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")] | None = \
-        Field(None, description="Idempotency key. Omitted: derived from (user, item, ts), so a re-sent batch "
-                                "never duplicates (when ts is given).")
+        Field(None, description="Idempotency key. Omitted: 'user|item|ts' (as for ingested data), so a "
+                                "re-sent batch never duplicates, provided ts is given.")
 
     def resolved(self, now: int | None = None) -> EventIn:
-        """A copy with ``ts`` as unix seconds and ``event_id`` set."""
+        """A copy with ``ts`` as unix seconds."""
         if isinstance(self.ts, datetime):
             ts = int(self.ts.timestamp())
             if not 0 <= ts <= MAX_TS:
                 raise InvalidRequestError(f"ts {self.ts.isoformat()} is out of range")
         else:
             ts = self.ts if self.ts is not None else int(now if now is not None else time.time())
-        key = f"{self.user_id}\x1f{self.item_id}\x1f{ts}".encode()
-        eid = self.event_id or "e-" + hashlib.sha1(key).hexdigest()[:20]
-        return self.model_copy(update={"ts": ts, "event_id": eid})
+        return self.model_copy(update={"ts": ts})
 
 
 class EventBatch(Strict):
@@ -117,8 +114,8 @@ JobState = Literal["queued", "running", "succeeded", "failed"]
 
 class RetrainRequest(Strict):
     dataset: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
-    model: Literal["forecaster", "sasrec_ce", "fusion", "all"] = "all"
-    epochs: int | None = Field(None, ge=1, le=1000)
+    epochs: int | None = Field(None, ge=1, le=1000, description="Maximum epochs (default: the trainer's).")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
 class RetrainJob(BaseModel):

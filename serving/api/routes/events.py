@@ -17,14 +17,18 @@ from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import EventBatch, EventIn, EventsAccepted
 from evorec.serving.api.services import Services
+from evorec.tools.store.history import event_ids
 from evorec.tools.store.records import EventIn as StoreEvent
 
 router = APIRouter(tags=["events"])
 
 
 def to_store_events(events: list[EventIn]) -> list[StoreEvent]:
-    return [StoreEvent(event_id=e.event_id, user_id=e.user_id, item_id=e.item_id, timestamp=int(e.ts or 0),
-                       rating=e.rating) for e in events]
+    """Store events with every id explicit: the caller's, else the store's own ``user|item|ts`` scheme."""
+    ts = [int(e.ts) for e in events]  # type: ignore[arg-type]  # resolved: unix seconds
+    auto = event_ids([e.user_id for e in events], [e.item_id for e in events], ts)
+    return [StoreEvent(event_id=e.event_id or a, user_id=e.user_id, item_id=e.item_id, timestamp=t, rating=e.rating)
+            for e, a, t in zip(events, auto, ts, strict=True)]
 
 
 @router.post("/v1/events", response_model=EventsAccepted,
@@ -37,10 +41,11 @@ def ingest(body: EventBatch | EventIn = Body(...), principal: Principal = Depend
     users = list(dict.fromkeys(e.user_id for e in events))
     for user in users:
         check_user(principal, user)
+    store_events = to_store_events(events)
     with services.write_lock:
-        report = services.toolbox.add_events(to_store_events(events))
+        report = services.toolbox.add_events(store_events)
     added = int(report.events_written)
     metrics.events.inc(added)
     return EventsAccepted(received=len(events), added=added, duplicates=int(report.events_skipped), users=users,
-                          event_ids=[e.event_id or "" for e in events],
+                          event_ids=[e.event_id or "" for e in store_events],
                           took_ms=round((time.perf_counter() - t0) * 1000, 1))

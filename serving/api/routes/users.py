@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.charts import render_interest_png
 from evorec.serving.api.deps import get_services
 from evorec.serving.api.protocol import UserDeleted
 from evorec.serving.api.services import Services
+from evorec.tools.forecast.result import InterestForecast
+from evorec.tools.store.records import UserHistory
+from evorec.tools.trends.results import UserTrends
 
 router = APIRouter(tags=["users"])
 
@@ -23,24 +24,19 @@ HISTORY_FOR_CHART = 2000
 class Interests(BaseModel):
     user_id: str
     known: bool
-    trends: dict[str, Any]
-    forecast: dict[str, Any]
+    trends: UserTrends = Field(description="Per-category trend fits (statsmodels), labels and forecasts.")
+    forecast: InterestForecast = Field(description="The sequence forecaster's current vs forecast category mix.")
 
 
-def _labels_and_bands(trends: Any) -> tuple[dict[str, str], dict[str, tuple[float, float]]]:
-    labels: dict[str, str] = {}
-    bands: dict[str, tuple[float, float]] = {}
-    for t in getattr(trends, "categories", None) or []:
-        cat = getattr(t, "category", None)
-        if not cat:
-            continue
-        label = getattr(t, "label", None)
-        if label:
-            labels[cat] = str(label)
-        lo, hi = getattr(t, "interval_low", None), getattr(t, "interval_high", None)
-        if lo is not None and hi is not None:
-            bands[cat] = (float(lo), float(hi))
-    return labels, bands
+@router.get("/v1/users/{user_id}/history", response_model=UserHistory, responses={401: {}, 403: {}, 503: {}})
+def history(user_id: str = UserPath, limit: int = Query(50, ge=1, le=5000),
+            query: str | None = Query(None, min_length=1, max_length=300,
+                                      description="Semantic search inside the history."),
+            principal: Principal = Depends(require_principal), services: Services = Depends(get_services),
+            ) -> UserHistory:
+    """The user's events from the store, oldest first (or by similarity to ``query``)."""
+    check_user(principal, user_id)
+    return services.toolbox.get_user_history(user_id, limit=limit, query=query)
 
 
 @router.get("/v1/users/{user_id}/interests", response_model=Interests, responses={401: {}, 403: {}, 503: {}})
@@ -51,8 +47,7 @@ def interests(user_id: str = UserPath, principal: Principal = Depends(require_pr
     tb = services.toolbox
     trends = tb.detect_trends(user_id)
     forecast = tb.forecast_interests(user_id)
-    return Interests(user_id=user_id, known=bool(tb.known_user(user_id)), trends=trends.model_dump(mode="json"),
-                     forecast=forecast.model_dump(mode="json"))
+    return Interests(user_id=user_id, known=bool(tb.known_user(user_id)), trends=trends, forecast=forecast)
 
 
 @router.get("/v1/users/{user_id}/interests.png", response_class=Response,
@@ -65,9 +60,7 @@ def interests_png(user_id: str = UserPath, principal: Principal = Depends(requir
     history = tb.get_user_history(user_id, limit=HISTORY_FOR_CHART)
     trends = tb.detect_trends(user_id)
     forecast = tb.forecast_interests(user_id)
-    labels, bands = _labels_and_bands(trends)
-    png = render_interest_png(user_id, list(history.events), forecast.forecast_mix, forecast.current_mix, labels,
-                              bands, cold_start=forecast.cold_start)
+    png = render_interest_png(user_id, trends, forecast, list(history.events))
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
