@@ -5,11 +5,17 @@
 - ``synthetic_dataset``: that directory loaded as a ``Dataset`` (a fresh copy per test).
 - ``synthetic_truth``: its planted drifts (``list[PlantedDrift]``).
 - ``ml100k_dir``: the MovieLens-100K directory, or a skip with the reason.
+- ``chroma_server``: a real ``chroma run`` on 127.0.0.1 (free port, temp path) for the session: (host, port).
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,3 +60,43 @@ def ml100k_dir() -> Path:
     if not (path / "u.data").is_file():
         pytest.skip(f"MovieLens-100K not found at {path} (set EVOREC_ML100K_PATH)")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    import httpx
+
+    exe = Path(sys.executable).parent / "chroma"
+    if not exe.is_file():
+        pytest.skip(f"chroma CLI not found next to {sys.executable}")
+    port = free_port()
+    log = tmp_path_factory.mktemp("chroma-server") / "server.log"
+    data = log.parent / "data"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(exe), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"chroma run did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

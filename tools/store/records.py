@@ -1,0 +1,131 @@
+"""Pydantic boundary types of the history store."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field, field_validator
+
+from evorec.errors import InvalidRequestError
+
+
+def to_unix(value: int | float | str | datetime, field: str = "timestamp") -> int:
+    """Unix seconds from an int, a numeric string, an ISO-8601 date/datetime string or a datetime (UTC if naive)."""
+    if isinstance(value, bool):
+        raise InvalidRequestError(f"{field}: expected unix seconds or an ISO-8601 date, got {value!r}")
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        text = str(value).strip()
+        try:
+            return int(float(text))
+        except ValueError:
+            pass
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidRequestError(f"{field}: {value!r} is neither unix seconds nor an ISO-8601 date") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp())
+
+
+def iso_date(ts: int) -> str:
+    return datetime.fromtimestamp(int(ts), UTC).date().isoformat()
+
+
+class EventIn(BaseModel):
+    """One new interaction (adaptive ingest). ``timestamp``: unix seconds or ISO-8601."""
+
+    user_id: str = Field(min_length=1, max_length=200)
+    item_id: str = Field(min_length=1, max_length=200)
+    timestamp: int | str
+    rating: float | None = Field(None, ge=-1e6, le=1e6)
+    event_id: str | None = Field(None, min_length=1, max_length=300)
+
+    @field_validator("user_id", "item_id", mode="before")
+    @classmethod
+    def _as_str(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @property
+    def ts(self) -> int:
+        return to_unix(self.timestamp)
+
+
+class HistoryEvent(BaseModel):
+    event_id: str
+    item_id: str
+    title: str
+    categories: list[str]
+    ts: int
+    date: str
+    rating: float | None = None
+    similarity: float | None = Field(None, description="Cosine similarity to the query (semantic search only).")
+
+
+class UserHistory(BaseModel):
+    user_id: str
+    known: bool = Field(description="False when the store has no event of this user.")
+    total_events: int = Field(0, description="The user's events in the requested window, before the limit.")
+    events: list[HistoryEvent] = Field(default_factory=list, description="Oldest first; by similarity for search.")
+    query: str | None = None
+
+    def category_counts(self) -> dict[str, int]:
+        return dict(Counter(c for e in self.events for c in e.categories).most_common())
+
+    def summary(self, max_items: int = 5) -> str:
+        if not self.known:
+            return f"User {self.user_id} has no recorded history (cold start)."
+        if not self.events:
+            return f"User {self.user_id} has no events in the requested window."
+        if self.query is not None:
+            top = "; ".join(f"{e.title} ({e.date}, sim {e.similarity:.2f})" for e in self.events[:max_items])
+            return f"User {self.user_id}: {len(self.events)} past events matching {self.query!r}: {top}."
+        counts = self.category_counts()
+        n = len(self.events)
+        mix = ", ".join(f"{c} {k / n:.0%}" for c, k in list(counts.items())[:4])
+        recent = "; ".join(f"{e.title} ({e.date})" for e in self.events[-max_items:][::-1])
+        return (f"User {self.user_id}: {n} of {self.total_events} events from {self.events[0].date} to "
+                f"{self.events[-1].date}; categories {mix}; most recent: {recent}.")
+
+
+class ItemHit(BaseModel):
+    item_id: str
+    title: str
+    categories: list[str]
+    year: int | None = None
+    description: str = ""
+    score: float | None = Field(None, description="Cosine similarity to the query text (search only).")
+
+
+class IngestReport(BaseModel):
+    dataset: str
+    items_total: int = 0
+    items_embedded: int = 0
+    events_total: int = 0
+    events_written: int = 0
+    events_skipped: int = Field(0, description="Already in the store (idempotent re-ingest).")
+    users_touched: int = 0
+    replaced: bool = Field(False, description="The store held another version of the dataset and was rebuilt.")
+    seconds: float = 0.0
+
+
+class DeleteReport(BaseModel):
+    user_id: str
+    events_deleted: int
+
+
+class StoreStats(BaseModel):
+    dataset: str
+    mode: str
+    location: str
+    items: int
+    events: int
+    users_at_ingest: int | None = None
+    fingerprint: str | None = None
+    complete: bool = False
+    ingested_at: str | None = None
