@@ -24,6 +24,7 @@ from evorec.tools.evidence import Evidence
 from evorec.tools.recommendation import RankedList
 
 SUMMARY_CHARS = 1800
+HISTORY_EVIDENCE_SHOWN = 6
 IDENTITY_KEY = re.compile(r"user|uid|account|customer|person|member|profile|owner|who")
 
 
@@ -147,6 +148,15 @@ def _history_evidence(history: Any) -> list[Evidence]:
     return out
 
 
+def _category_shares(events: list[Any]) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for e in events:
+        for c in getattr(e, "categories", []) or []:
+            counts[c] = counts.get(c, 0) + 1
+    n = len(events)
+    return {f"share_{c}": round(k / n, 4) for c, k in counts.items()} if n else {}
+
+
 def _summary_of(result: Any) -> str:
     fn = getattr(result, "summary", None)
     return str(fn()) if callable(fn) else str(result)
@@ -237,12 +247,19 @@ class BoundToolkit:
     def _run_get_user_history(self, a: GetUserHistoryArgs, out: ToolOutcome) -> None:
         h = self.toolbox.get_user_history(self.user_id, since=_to_ts(a.since), until=_to_ts(a.until, end=True),
                                           limit=a.limit, query=a.query)
-        evidence = _evidence_of(h) or _history_evidence(h)
-        out.evidence = {e.id: e for e in evidence}
-        out.titles = {str(e.item_id): str(e.title) for e in getattr(h, "events", []) or []}
-        out.cold_start = not getattr(h, "known", True) or not getattr(h, "events", None)
-        ids = ", ".join(list(out.evidence)[: a.limit])
-        out.summary = _summary_of(h) + (f"\nEvidence ids: {ids}" if ids else "")
+        events = list(getattr(h, "events", []) or [])
+        per_event = _evidence_of(h) or _history_evidence(h)
+        summary = _summary_of(h)
+        overall = Evidence(id="ev:history", kind="history", text=summary[:600], numbers=_category_shares(events),
+                           dates={k: str(getattr(e, "date", "")) for k, e in
+                                  (("first", events[0]), ("last", events[-1]))} if events else {})
+        out.evidence = {overall.id: overall, **{e.id: e for e in per_event}}
+        out.titles = {str(e.item_id): str(e.title) for e in events}
+        out.cold_start = not getattr(h, "known", True) or not events
+        shown = per_event if a.query else per_event[::-1]  # search: by similarity; else most recent first
+        lines = [summary, "Evidence: ev:history (this summary)"]
+        lines += [f"- {e.id}: {e.text}" for e in shown[:HISTORY_EVIDENCE_SHOWN]]
+        out.summary = "\n".join(lines)
 
     def _run_forecast_interests(self, a: ForecastInterestsArgs, out: ToolOutcome) -> None:
         f = self.toolbox.forecast_interests(self.user_id, horizon=a.horizon)
@@ -281,10 +298,10 @@ class BoundToolkit:
         out.summary = _hits_summary([hit], None)
 
 
-def _with_ids(summary: str, evidence: dict[str, Evidence]) -> str:
+def _with_ids(summary: str, evidence: dict[str, Evidence], shown: int = 6) -> str:
     if not evidence:
         return summary
-    lines = [summary, "Evidence:"] + [f"- {eid}: {ev.text[:160]}" for eid, ev in evidence.items()]
+    lines = [summary, "Evidence:"] + [f"- {eid}: {ev.text[:160]}" for eid, ev in list(evidence.items())[:shown]]
     return "\n".join(lines)
 
 
