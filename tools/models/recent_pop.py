@@ -69,7 +69,8 @@ class RecentPop(Recommender):
             for hl in self.cfg.grid_days:
                 self.half_life_days = hl
                 ndcg = validation_ndcg10(self.full_sort_predict(valid.histories), valid)
-                history.append({"half_life_days": hl, "valid_ndcg10": ndcg})
+                # -1 stands for "no decay" (JSON has no infinity)
+                history.append({"half_life_days": hl if math.isfinite(hl) else -1.0, "valid_ndcg10": ndcg})
                 if best is None or ndcg > best:
                     best, best_hl = ndcg, hl
             self.half_life_days = best_hl

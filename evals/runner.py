@@ -1,0 +1,261 @@
+"""Offline evaluation: load a dataset, split it, fit each model, rank the full catalog, report.
+
+``run_eval(EvalConfig(...))`` is what ``evorec eval`` calls. Every model sees the same split and
+is measured by the same code (``evorec.evals.metrics``): full catalog, seen items masked (never
+the target), pessimistic ties. Seeding (python, numpy, torch) happens before each model's fit,
+so two runs with the same seed give the same numbers on CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from evorec.errors import InvalidRequestError
+from evorec.evals.metrics import beyond_accuracy, item_user_counts, ndcg_per_case, ranking_metrics, target_ranks, top_k
+from evorec.evals.results import (
+    HISTORY_BUCKETS,
+    BucketMetric,
+    DatasetInfo,
+    EvalConfig,
+    EvalResult,
+    MixMethod,
+    MixResult,
+    ModelResult,
+)
+from evorec.settings import REPO_ROOT, Settings, get_settings
+from evorec.tools.data.schema import Dataset
+from evorec.tools.data.sequences import SequenceData
+from evorec.tools.data.splits import Split, make_split
+from evorec.tools.models import available_models, create_model
+from evorec.tools.models.base import Recommender
+
+# models that read SequenceData.item_text_emb (others ignore it)
+TEXT_MODELS = frozenset({"forecaster", "fusion"})
+
+
+def check_models(names: list[str]) -> None:
+    """One clear error listing what exists when a model name is unknown."""
+    known = available_models()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidRequestError(f"unknown model(s) {', '.join(unknown)}; available: {', '.join(known)}")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InvalidRequestError(f"model(s) listed twice: {', '.join(dupes)}")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+def limit_threads(n: int) -> None:
+    """Cap torch and BLAS threads (the machine is shared; results must not depend on thread races)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(n)
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def versions() -> dict[str, str]:
+    import scipy
+    import torch
+
+    from evorec import __version__ as evorec_version
+
+    out = {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+           "torch": torch.__version__, "evorec": str(evorec_version), "platform": platform.platform()}
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                                text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        if commit:
+            out["git"] = commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
+
+
+def text_embeddings(ds: Dataset, data: SequenceData, settings: Settings, console: Console) -> np.ndarray:
+    """Item text embeddings ``[n_items + 1, d]`` (row 0 zeros), cached by item-text hash under EVOREC_HOME."""
+    texts = ds.item_text()
+    ordered = [texts[i] for i in data.vocab.item_ids[1:]]
+    key = hashlib.sha256("\n".join(ordered).encode()).hexdigest()[:16]
+    cache = settings.home / "cache" / "text_emb" / f"{ds.name}-{key}.npy"
+    if cache.is_file():
+        emb = np.load(cache)
+        if emb.shape[0] == data.n_items + 1:
+            return emb
+    from evorec.tools.store.embedder import get_embedder
+
+    console.print(f"embedding {len(ordered)} item texts ...", highlight=False)
+    emb = get_embedder().encode(ordered)
+    emb = np.vstack([np.zeros((1, emb.shape[1]), np.float32), emb]).astype(np.float32)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, emb)
+    return emb
+
+
+def bucket_metrics(lengths: np.ndarray, ranks: np.ndarray) -> list[BucketMetric]:
+    out: list[BucketMetric] = []
+    gains = ndcg_per_case(ranks, 10)
+    for lo, hi in HISTORY_BUCKETS:
+        sel = (lengths >= lo) & (lengths < hi)
+        if sel.any():
+            out.append(BucketMetric(lo=lo, hi=hi, n=int(sel.sum()), ndcg10=float(gains[sel].mean()),
+                                    hr10=float((ranks[sel] <= 10).mean())))
+    return out
+
+
+def evaluate_model(model: Recommender, split: Split, ks: list[int], batch_size: int,
+                   user_counts: np.ndarray) -> tuple[dict[str, float], np.ndarray, float]:
+    """Score the test cases in batches; returns (metrics, per-case ranks, scoring seconds)."""
+    test = split.test
+    n = len(test.targets)
+    ranks = np.zeros(n, dtype=np.int64)
+    kmax = max(ks)
+    tops = np.full((n, kmax), -1, dtype=np.int64)
+    secs = 0.0
+    for lo in range(0, n, batch_size):
+        hists = test.histories[lo:lo + batch_size]
+        t0 = time.perf_counter()
+        scores = model.full_sort_predict(hists)
+        secs += time.perf_counter() - t0
+        if scores.shape != (len(hists), split.train.n_items + 1):
+            raise RuntimeError(f"{model.name} returned scores of shape {scores.shape}, "
+                               f"expected {(len(hists), split.train.n_items + 1)}")
+        ranks[lo:lo + len(hists)] = target_ranks(scores, hists, test.targets[lo:lo + len(hists)])
+        tops[lo:lo + len(hists)] = top_k(scores, hists, kmax)
+    metrics = ranking_metrics(ranks, ks)
+    metrics.update(beyond_accuracy(tops, user_counts, len(split.train.histories), split.train.n_items, ks))
+    return metrics, ranks, secs
+
+
+def mix_evaluation(data: SequenceData, cfg: EvalConfig, progress: bool, console: Console) -> MixResult:
+    """The forecaster's interest-evolution head vs "last window persists" and "all-time mix" (MODELS' protocol)."""
+    from evorec.tools.forecast.evaluate import run_mix_eval
+
+    console.print(f"category-mix evaluation: training a forecaster on all but each user's last "
+                  f"{cfg.mix_horizon} events ...", highlight=False)
+    seed_everything(cfg.seed)
+    t0 = time.perf_counter()
+    overrides = {k: v for k, v in cfg.overrides.get("forecaster", {}).items() if k != "horizon"}
+    report, _ = run_mix_eval(data, horizon=cfg.mix_horizon, seed=cfg.seed, progress=progress, **overrides)
+    return MixResult(horizon=report.horizon, n_users=report.n_users, fit_seconds=time.perf_counter() - t0,
+                     methods={k: MixMethod(kl=v.kl, js=v.js) for k, v in report.methods.items()})
+
+
+def run_dir_for(cfg: EvalConfig) -> Path:
+    name = cfg.run_name or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    path = cfg.out_dir / name
+    suffix = 1
+    while path.exists() and cfg.run_name is None:
+        suffix += 1
+        path = cfg.out_dir / f"{name}-{suffix}"
+    return path
+
+
+def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: bool = True,
+             console: Console | None = None, write: bool = True, command: str = "",
+             on_model_done: Callable[[ModelResult], None] | None = None) -> EvalResult:
+    """Run the whole evaluation; writes ``metrics.json``, ``report.md`` and plots when ``write``."""
+    from evorec.tools.data.loader import load_dataset
+
+    settings = settings or get_settings()
+    console = console or Console(stderr=True)
+    check_models(cfg.models)
+    if any(k < 1 for k in cfg.ks):
+        raise InvalidRequestError(f"--k values must be >= 1, got {cfg.ks}")
+    cfg = cfg.model_copy(update={"ks": sorted(set(cfg.ks))})
+    limit_threads(cfg.threads or settings.threads)
+    started = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+    ds = load_dataset(cfg.dataset, path=cfg.path, settings=settings)
+    data = SequenceData.from_dataset(ds)
+    use_text = cfg.text if cfg.text is not None else bool(TEXT_MODELS & set(cfg.models))
+    if use_text:
+        data.item_text_emb = text_embeddings(ds, data, settings, console)
+    split = make_split(data, cfg.protocol, cutoff_ts=cfg.cutoff_ts, min_history=cfg.min_history,
+                       cutoff_quantile=cfg.cutoff_quantile)
+    if not len(split.test.targets):
+        raise InvalidRequestError(f"the {cfg.protocol} split of {ds.name} has no test cases")
+    info = DatasetInfo(name=ds.name, fingerprint=ds.fingerprint(), n_users=len(data.user_ids), n_items=data.n_items,
+                       n_events=int(sum(len(h) for h in data.histories)), n_categories=data.n_categories)
+    console.print(f"[bold]{ds.name}[/bold] {info.n_users} users, {info.n_items} items, {info.n_events} events; "
+                  f"protocol {cfg.protocol}: {split.details['test_cases']} test cases, "
+                  f"{split.details['valid_cases']} validation cases", highlight=False)
+    result = EvalResult(config=cfg, started_at=started_at, dataset=info, split=split.details,
+                        text_embeddings=use_text, versions=versions(), command=command)
+    user_counts = item_user_counts(split.train.histories, data.n_items)
+    lengths = np.array([len(h) for h in split.test.histories], dtype=np.int64)
+    valid = split.valid if len(split.valid.targets) else None
+
+    for name in cfg.models:
+        console.print(f"[bold cyan]{name}[/bold cyan]: fitting ...", highlight=False)
+        try:
+            model = create_model(name, **cfg.overrides.get(name, {}))
+        except (ValueError, TypeError) as e:
+            raise InvalidRequestError(f"bad config for model {name}: {' '.join(str(e).split())[:300]}") from e
+        seed_everything(cfg.seed)
+        t0 = time.perf_counter()
+        fit = model.fit(split.train, valid, seed=cfg.seed, progress=progress)
+        fit_s = time.perf_counter() - t0
+        metrics, ranks, score_s = evaluate_model(model, split, cfg.ks, cfg.batch_size, user_counts)
+        res = ModelResult(name=name, config=dict(cfg.overrides.get(name, {})), metrics=metrics, fit_seconds=fit_s,
+                          score_seconds=score_s, n_cases=len(ranks), fit=fit,
+                          by_history_length=bucket_metrics(lengths, ranks))
+        result.models.append(res)
+        console.print(f"  {name}: NDCG@10 {metrics.get('NDCG@10', float('nan')):.4f}  "
+                      f"HR@10 {metrics.get('HR@10', float('nan')):.4f}  fit {fit_s:.1f}s  score {score_s:.2f}s",
+                      highlight=False)
+        if on_model_done:
+            on_model_done(res)
+        del model
+
+    if cfg.mix_eval and "forecaster" in cfg.models:
+        result.mix = mix_evaluation(data, cfg, progress, console)
+
+    result.wall_seconds = time.perf_counter() - started
+    if write:
+        write_run(result, run_dir_for(cfg))
+    return result
+
+
+def write_run(result: EvalResult, run_dir: Path) -> Path:
+    from evorec.evals.plots import write_plots
+    from evorec.evals.report import render_report
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result.run_dir = run_dir
+    plots = write_plots(result, run_dir) if result.config.plots else []
+    (run_dir / "metrics.json").write_text(result.model_dump_json(indent=2))
+    (run_dir / "report.md").write_text(render_report(result, plots=[p.name for p in plots]))
+    return run_dir
+
+
+def command_line() -> str:
+    return " ".join(["evorec", *sys.argv[1:]]) if sys.argv else ""
+
+
+__all__ = ["EvalConfig", "EvalResult", "check_models", "command_line", "run_eval", "write_run"]

@@ -1,0 +1,96 @@
+"""The evaluation runner end to end on the small synthetic dataset (real models, real files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evorec.errors import InvalidRequestError
+from evorec.evals.results import EvalConfig, EvalResult
+from evorec.evals.runner import run_eval
+from evorec.settings import REPO_ROOT, Settings
+
+FAST = ["pop", "recent_pop", "itemknn", "markov"]
+
+
+def _cfg(synthetic_dir: Path, out: Path, **kw) -> EvalConfig:
+    return EvalConfig(dataset="synthetic", path=synthetic_dir, out_dir=out, models=kw.pop("models", FAST), **kw)
+
+
+def test_run_writes_report_and_is_seed_deterministic(synthetic_dir: Path, tmp_path: Path,
+                                                      tmp_settings: Settings) -> None:
+    a = run_eval(_cfg(synthetic_dir, tmp_path, run_name="a", seed=3), tmp_settings, progress=False)
+    b = run_eval(_cfg(synthetic_dir, tmp_path, run_name="b", seed=3), tmp_settings, progress=False)
+    assert [m.metrics for m in a.models] == [m.metrics for m in b.models]
+    run = tmp_path / "a"
+    assert {p.name for p in run.iterdir()} >= {"metrics.json", "report.md", "metrics.png",
+                                               "ndcg10_by_history_length.png"}
+    loaded = EvalResult.model_validate_json((run / "metrics.json").read_text())
+    assert [m.name for m in loaded.models] == FAST
+    assert loaded.dataset.n_users == 60 and loaded.split["test_cases"] == 60
+    for m in loaded.models:
+        assert set(m.metrics) >= {"HR@5", "NDCG@10", "HR@20", "MRR", "Coverage@10", "Novelty@10"}
+        assert sum(b.n for b in m.by_history_length) == m.n_cases == 60
+        assert m.metrics["HR@5"] <= m.metrics["HR@10"] <= m.metrics["HR@20"]
+    report = (run / "report.md").read_text()
+    best = max(loaded.models, key=lambda m: m.metrics["NDCG@10"])
+    assert f"**{best.metrics['NDCG@10']:.4f}**" in report
+    assert '"seed": 3' in report and "fit (s)" in report and "numpy" in report
+
+
+def test_temporal_protocol_and_custom_ks(synthetic_dir: Path, tmp_path: Path, tmp_settings: Settings) -> None:
+    res = run_eval(_cfg(synthetic_dir, tmp_path, models=["pop", "markov"], protocol="temporal", ks=[3, 1],
+                        plots=False, cutoff_quantile=0.8), tmp_settings, progress=False, write=False)
+    assert res.config.ks == [1, 3]
+    assert set(res.models[0].metrics) >= {"HR@1", "HR@3", "NDCG@3", "MRR"}
+    assert res.split["cutoff_ts"] > 0 and res.models[0].n_cases == res.split["test_cases"]
+
+
+def test_unknown_model_and_bad_config(synthetic_dir: Path, tmp_path: Path, tmp_settings: Settings) -> None:
+    with pytest.raises(InvalidRequestError, match=r"unknown model\(s\) nope; available: .*itemknn.*pop"):
+        run_eval(_cfg(synthetic_dir, tmp_path, models=["pop", "nope"]), tmp_settings, progress=False)
+    with pytest.raises(InvalidRequestError, match="bad config for model markov"):
+        run_eval(_cfg(synthetic_dir, tmp_path, models=["markov"], overrides={"markov": {"alpha": -1}}),
+                 tmp_settings, progress=False, write=False)
+
+
+def test_torch_models_and_category_mix(synthetic_dir: Path, tmp_path: Path, tmp_settings: Settings) -> None:
+    tiny = {"epochs": 2, "hidden": 16, "blocks": 1, "max_len": 50}
+    cfg = _cfg(synthetic_dir, tmp_path, models=["pop", "sasrec_ce", "forecaster"], text=False, run_name="t",
+               overrides={"sasrec_ce": tiny, "forecaster": tiny}, seed=1)
+    a = run_eval(cfg, tmp_settings, progress=False)
+    assert a.mix is not None and set(a.mix.methods) == {"forecaster", "last_window", "all_time"}
+    assert a.model("sasrec_ce").fit.epochs_run == 2
+    assert "category-mix forecast" in (tmp_path / "t" / "report.md").read_text()
+    assert (tmp_path / "t" / "category_mix.png").is_file()
+    b = run_eval(cfg.model_copy(update={"mix_eval": False}), tmp_settings, progress=False, write=False)
+    assert [m.metrics for m in a.models] == [m.metrics for m in b.models]  # same seed, same numbers on CPU
+
+
+def test_cli_unknown_model_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "EVOREC_HOME": str(tmp_path / "home"), "OPENBLAS_NUM_THREADS": "1"}
+    exe = Path(sys.executable).parent / "evorec"
+    proc = subprocess.run([str(exe), "eval", "--models", "pop,nope"], capture_output=True, text=True, env=env,
+                          cwd=REPO_ROOT, timeout=120)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and "unknown model(s) nope" in lines[0] and "itemknn" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_runs_and_writes(synthetic_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "EVOREC_HOME": str(tmp_path / "home"), "OPENBLAS_NUM_THREADS": "1"}
+    exe = Path(sys.executable).parent / "evorec"
+    proc = subprocess.run([str(exe), "eval", "--dataset", "synthetic", "--path", str(synthetic_dir), "--models",
+                           "pop,markov", "--out", str(tmp_path / "runs"), "--name", "cli", "--k", "5,10",
+                           "--set", "markov.alpha=0.5", "--no-plots"],
+                          capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "runs" / "cli" / "metrics.json").read_text())
+    assert data["config"]["overrides"] == {"markov": {"alpha": 0.5}}
+    assert data["config"]["ks"] == [5, 10] and "markov" in proc.stdout
