@@ -24,7 +24,7 @@ class TrendConfig(BaseModel):
     bootstrap_draws: int = Field(200, ge=20)
     ewma_alpha: float = Field(0.5, gt=0, le=1)
     # --- labels (labels.py)
-    reference_level: float = Field(0.95, gt=0.5, lt=1, description="Coverage of the reference (no-change) band.")
+    reference_level: float = Field(0.95, gt=0.5, lt=1, description="Coverage of the reference band (shown only).")
     min_abs_change: float = Field(0.10, ge=0, description="Smallest share change (absolute) worth a label.")
     min_ratio: float = Field(2.0, ge=1, description="Smallest relative share change worth a label (x or 1/x).")
     absent_share: float = Field(0.03, ge=0, description="A reference share at or below this counts as absent.")

@@ -12,7 +12,7 @@ from evorec.tools.trends.changepoints import CategoryChange, detect_changes
 from evorec.tools.trends.config import TrendConfig
 from evorec.tools.trends.events import TrendEvent, normalise_events
 from evorec.tools.trends.fitting import MODEL_TEXT, FitOutcome, Observed, ewma_bootstrap, fit_series
-from evorec.tools.trends.labels import decide_label, wilson
+from evorec.tools.trends.labels import change_interval, decide_label, wilson
 from evorec.tools.trends.results import (
     CategoryForecast,
     CategoryTrend,
@@ -111,11 +111,11 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
         ref_lo, ref_hi = wilson(k_ref, n_ref, cfg.reference_level)
         k_recent = float(s.event_weights[in_recent, j].sum())
         recent = k_recent / n_recent if n_recent > 0 else 0.0
-        label = decide_label(ref, ref_lo, ref_hi, fit.window_mean, fit.window_lower, fit.window_upper, recent, cfg)
+        d_lo, d_hi = change_interval(k_ref, n_ref, fit.window_mean, fit.window_lower, fit.window_upper,
+                                     cfg.interval_level)
+        label = decide_label(ref, d_lo, d_hi, fit.window_mean, recent, cfg)
         ref_ts = s.event_ts[ref_mask]
-        since = None
-        if label != "stable":
-            since = iso_date(ch.ts) if ch is not None else iso_date(recent_start)
+        since_ts = None if label == "stable" else ch.ts if ch is not None else recent_start
         trends.append(CategoryTrend(
             category=cat, label=label, model=fit.model, model_text=MODEL_TEXT[fit.model], aicc=fit.aicc,
             candidates={k: round(v, 3) for k, v in fit.candidates.items()}, params=fit.params,
@@ -123,7 +123,8 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
             reference_low=round(ref_lo, 4), reference_high=round(ref_hi, 4),
             reference_start=iso_date(int(ref_ts[0])) if len(ref_ts) else iso_date(int(s.event_ts[0])),
             reference_end=iso_date(int(ref_ts[-1])) if len(ref_ts) else iso_date(int(s.event_ts[0])),
-            reference_events=round(n_ref, 2), recent_share=round(recent, 4), recent_events=round(k_recent, 2),
+            reference_events=round(n_ref, 2), change_low=round(d_lo, 4), change_high=round(d_hi, 4),
+            recent_share=round(recent, 4), recent_events=round(k_recent, 2),
             events=round(float(s.event_weights[:, j].sum()), 2),
             forecast=CategoryForecast(horizon=h, start=fc_start, end=fc_end, mean=_r(fit.mean), lower=_r(fit.lower),
                                       upper=_r(fit.upper), window_mean=round(fit.window_mean, 4),
@@ -131,7 +132,8 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
                                       window_pi_lower=round(fit.window_pi_lower, 4),
                                       window_pi_upper=round(fit.window_pi_upper, 4),
                                       level=cfg.interval_level),
-            change=_change_point(ch) if ch is not None else None, since=since, history=_r(s.shares[:, j]),
+            change=_change_point(ch) if ch is not None else None,
+            since=iso_date(since_ts) if since_ts is not None else None, since_ts=since_ts, history=_r(s.shares[:, j]),
             fitted=_r(fit.fitted), recent_label=recent_label, recent_end=iso_date(int(s.event_ts[-1])),
             warnings=fit.warnings,
         ))

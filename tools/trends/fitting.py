@@ -35,6 +35,8 @@ MODEL_TEXT: dict[str, str] = {
 }
 _ALPHAS = (0.1, 0.2, 0.35, 0.5, 0.7, 0.9)
 _ANN_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+_SHORT_ALPHAS = (0.05, 0.1, 0.2, 0.3)
+SHORT_SERIES = 8  # fewer buckets: only simple smoothing with a slow level (too few points for a trend)
 _BETA_FRACS = (0.05, 0.2, 0.5)
 _PHIS = (0.8, 0.9)
 _AR_PHIS = (-0.3, 0.0, 0.2, 0.4, 0.6, 0.75, 0.9, 0.97)
@@ -128,7 +130,10 @@ def mean_interval(g: np.ndarray, fitted: np.ndarray, shares: np.ndarray, totals:
     disp = 1.0
     if obs.sum() > 2:
         # robust to the few huge residuals of a step: median of chi2(1) is 0.455
-        disp = max(1.0, float(np.median((shares - fitted)[obs] ** 2 / var[obs])) / 0.455)
+        # shrunk toward 1 (binomial) with the weight of 8 buckets: a handful of buckets cannot inflate it much
+        est = max(1.0, float(np.median((shares - fitted)[obs] ** 2 / var[obs])) / 0.455)
+        n_obs = int(obs.sum())
+        disp = (n_obs * est + 8.0) / (n_obs + 8.0)
     z = float(norm.ppf(0.5 + level / 2))
     return z * math.sqrt(disp * float((g_raw**2 * var).sum()))
 
@@ -165,12 +170,13 @@ def _ets_outcome(y: np.ndarray, obs: Observed, name: ModelName, p: tuple[float, 
                    fitted, obs, level)
 
 
-def _best_ets(y: np.ndarray, l0: float, trend: bool, damped: bool) -> tuple[float, tuple[float, float, float]]:
+def _best_ets(y: np.ndarray, l0: float, trend: bool, damped: bool, alphas: tuple[float, ...] = _ANN_ALPHAS
+              ) -> tuple[float, tuple[float, float, float]]:
     """Maximum of statsmodels' concentrated ETS log-likelihood over the parameter grid."""
     model = ETSModel(y, error="add", trend="add" if trend else None, damped_trend=damped,
                      initialization_method="known", initial_level=l0, initial_trend=0.0 if trend else None)
     if not trend:
-        grid = [(a, 0.0, 1.0) for a in _ANN_ALPHAS]
+        grid = [(a, 0.0, 1.0) for a in alphas]
     elif not damped:
         grid = [(a, a * f, 1.0) for a, f in itertools.product(_ALPHAS, _BETA_FRACS)]
     else:
@@ -226,9 +232,9 @@ def fit_series(y: np.ndarray, obs: Observed, h: int, level: float = 0.9, use_sar
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
         cands: list[tuple[float, ModelName, tuple[float, float, float]]] = []
-        for name, trend, damped, k in (("ets_ann", False, False, 3), ("ets_aan", True, False, 4),
-                                       ("ets_aadn", True, True, 5)):
-            ll, p = _best_ets(y, l0, trend, damped)
+        forms = (("ets_ann", False, False, 3), ("ets_aan", True, False, 4), ("ets_aadn", True, True, 5))
+        for name, trend, damped, k in forms if n >= SHORT_SERIES else forms[:1]:
+            ll, p = _best_ets(y, l0, trend, damped, _ANN_ALPHAS if n >= SHORT_SERIES else _SHORT_ALPHAS)
             cands.append((_aicc(ll, k, n), name, p))  # type: ignore[arg-type]
         ar: tuple[float, FitOutcome] | None = _ar1(y, obs, h, level) if use_sarimax else None
         caught = [f"{w.category.__name__}: {w.message}" for w in rec]

@@ -1,11 +1,11 @@
 """Labels decided by intervals, not by slope signs.
 
 "No change" is the category's reference share: the share before its change point when it has
-one, else before the recent window, with a Wilson band at ``reference_level``. The forecast
-interval of the next window's mean share (``interval_level``) must lie entirely above the band
-(rising) or below it (fading), and the move must be material: at least ``min_abs_change``
-absolute and a factor ``min_ratio``. A rise from an absent reference (≤ ``absent_share``) is
-``emerging``; a fall to an absent recent window is ``dormant``.
+one, else before the recent window. The interval of the change (forecast mean share of the next
+window minus the reference; both standard errors combined, at ``interval_level``) must exclude
+zero, and the move must be material: at least ``min_abs_change`` absolute and a factor
+``min_ratio``. A rise from an absent reference (≤ ``absent_share``) is ``emerging``; a fall to an
+absent recent window is ``dormant``.
 """
 
 from __future__ import annotations
@@ -29,12 +29,24 @@ def wilson(successes: float, n: float, level: float) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def decide_label(reference: float, ref_low: float, ref_high: float, fc_mean: float, fc_low: float, fc_high: float,
-                 recent_share: float, cfg: TrendConfig) -> Label:
-    up = (fc_low > ref_high and fc_mean - reference >= cfg.min_abs_change
-          and fc_mean >= cfg.min_ratio * reference)
-    down = (fc_high < ref_low and reference - fc_mean >= cfg.min_abs_change
-            and fc_mean * cfg.min_ratio <= reference)
+def change_interval(reference_k: float, reference_n: float, fc_mean: float, fc_low: float, fc_high: float,
+                    level: float) -> tuple[float, float]:
+    """Interval of (forecast share - reference share): the forecast's own half-width combined with the
+    reference's binomial standard error (Jeffreys-smoothed, so an absent reference still has one)."""
+    z = float(norm.ppf(0.5 + level / 2))
+    se_fc = max(fc_high - fc_mean, fc_mean - fc_low) / z
+    p = (reference_k + 0.5) / (reference_n + 1)
+    se_ref = math.sqrt(p * (1 - p) / max(reference_n, 1.0))
+    ref = reference_k / reference_n if reference_n > 0 else 0.0
+    half = z * math.sqrt(se_fc**2 + se_ref**2)
+    d = fc_mean - ref
+    return d - half, d + half
+
+
+def decide_label(reference: float, change_low: float, change_high: float, fc_mean: float, recent_share: float,
+                 cfg: TrendConfig) -> Label:
+    up = change_low > 0 and fc_mean - reference >= cfg.min_abs_change and fc_mean >= cfg.min_ratio * reference
+    down = change_high < 0 and reference - fc_mean >= cfg.min_abs_change and fc_mean * cfg.min_ratio <= reference
     if up:
         return "emerging" if reference <= cfg.absent_share else "rising"
     if down:

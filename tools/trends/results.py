@@ -91,12 +91,17 @@ class CategoryTrend(BaseModel):
     reference_start: str
     reference_end: str
     reference_events: float
+    change_low: float = Field(description="Interval of (forecast share - reference share); a label other than"
+                              " stable needs it to exclude 0.")
+    change_high: float
     recent_share: float = Field(description="Observed share in the recent window.")
     recent_events: float
     events: float = Field(description="Events in this category (multi-category items count fractionally).")
     forecast: CategoryForecast
     change: ChangePoint | None = None
     since: str | None = Field(None, description="ISO date the movement behind a non-stable label began.")
+    since_ts: int | None = Field(None, description="The same, unix seconds: the change point, else the start of the"
+                                 " recent window.")
     history: list[float | None] = Field(description="Share per bucket (0 in empty buckets).")
     fitted: list[float | None] = Field(default_factory=list, description="One-step-ahead model fit per bucket"
                                        " (None before the fitted segment).")
@@ -132,7 +137,8 @@ class CategoryTrend(BaseModel):
             "forecast_share": round(f.window_mean, 4), "forecast_low": round(f.window_lower, 4),
             "forecast_high": round(f.window_upper, 4), "interval_level": f.level, "level": round(self.level, 4),
             "slope_per_bucket": round(self.slope, 4), "events": round(self.events, 2),
-            "recent_events": round(self.recent_events, 2),
+            "recent_events": round(self.recent_events, 2), "change_low": self.change_low,
+            "change_high": self.change_high,
         }
         dates = {"reference_start": self.reference_start, "reference_end": self.reference_end,
                  "recent_end": self.recent_end, "forecast_start": f.start, "forecast_end": f.end}

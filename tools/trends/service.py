@@ -1,0 +1,66 @@
+"""``TrendService``: the cached entry point the Toolbox calls.
+
+Results are cached per (user, last event id, number of events): a repeated call is a dict
+lookup; a new event changes the key, so the next call refits (no explicit invalidation needed,
+though ``invalidate`` drops a user's entries at once, e.g. after ``delete_user``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from threadpoolctl import threadpool_limits
+
+from evorec.tools.trends.config import TrendConfig
+from evorec.tools.trends.engine import analyse_user
+from evorec.tools.trends.events import normalise_events
+from evorec.tools.trends.results import UserTrends
+
+
+class TrendService:
+    def __init__(self, categories: list[str] | None = None, config: TrendConfig | None = None,
+                 cache_size: int = 4096) -> None:
+        self.categories = list(categories or [])
+        self.config = config or TrendConfig()
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, str, int, int], UserTrends] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def user_trends(self, user_id: str, events: Iterable[Any] | None) -> UserTrends:
+        """Trends of one user from their time-ordered events (ts, categories, event_id); never raises for thin
+        histories (``status="insufficient_history"``)."""
+        evs = normalise_events(events)
+        last = evs[-1] if evs else None
+        key = (str(user_id), last.event_id if last else "", len(evs), last.ts if last else 0)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                self.hits += 1
+                return hit
+        with threadpool_limits(limits=1):
+            result = analyse_user(str(user_id), evs, self.categories, self.config)
+        with self._lock:
+            self.misses += 1
+            for k in [k for k in self._cache if k[0] == key[0]]:  # older versions of this user are stale
+                del self._cache[k]
+            self._cache[key] = result
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    def invalidate(self, user_id: str | None = None) -> int:
+        """Drop cached results of one user (or all); returns how many were dropped."""
+        with self._lock:
+            keys = [k for k in self._cache if user_id is None or k[0] == str(user_id)]
+            for k in keys:
+                del self._cache[k]
+        return len(keys)
+
+    def cache_info(self) -> dict[str, int]:
+        return {"entries": len(self._cache), "hits": self.hits, "misses": self.misses}
