@@ -22,5 +22,14 @@ def default_sources(sizes: dict[str, int] | None = None, exclude: list[str] | No
     return [cls(n=sizes[name]) for name, cls in SOURCE_CLASSES.items() if name not in (exclude or [])]
 
 
-__all__ = ["SOURCE_CLASSES", "SOURCE_NAMES", "CandidatePool", "CandidateSource", "CoocSource", "ForecasterSource",
-           "PopularSource", "SemanticSource", "TrendingSource", "default_sources", "gather"]
+COLD_SIZES = {"popular": 100, "trending": 50}
+
+
+def cold_start_sources() -> list[CandidateSource]:
+    """Sources for users without history: popularity and catalog trends only."""
+    return [PopularSource(n=COLD_SIZES["popular"]), TrendingSource(n=COLD_SIZES["trending"])]
+
+
+__all__ = ["COLD_SIZES", "SOURCE_CLASSES", "SOURCE_NAMES", "CandidatePool", "CandidateSource", "CoocSource",
+           "ForecasterSource", "PopularSource", "SemanticSource", "TrendingSource", "cold_start_sources",
+           "default_sources", "gather"]

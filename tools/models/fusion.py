@@ -27,7 +27,7 @@ from evorec.tools.ranking.features import FEATURES
 from evorec.tools.ranking.fusion import FitSummary, fit_fusion_model
 from evorec.tools.ranking.index import RankingIndex
 from evorec.tools.ranking.ranker import Ranker
-from evorec.tools.ranking.training import batch_signals, build_groups
+from evorec.tools.ranking.training import batch_signals, build_groups, fit_cold_start
 
 
 def index_from_sequences(data: SequenceData) -> RankingIndex:
@@ -68,7 +68,8 @@ class FusionRecommender(Recommender):
         groups = build_groups(index, sigs, np.asarray(valid.targets), sources)
         model, self.summary = fit_fusion_model(groups, FEATURES, seed=seed,
                                                candidates=self.config.get("candidates"))
-        self.ranker = Ranker(index, model, sources)
+        cold, _ = fit_cold_start(index, np.asarray(valid.targets), seed=seed)
+        self.ranker = Ranker(index, model, sources, cold_model=cold)
         secs = time.perf_counter() - t0
         return FitReport(model=self.name, train_seconds=secs, seconds_to_best=secs,
                          best_valid_ndcg10=self.summary.holdout_ndcg10[self.summary.chosen],

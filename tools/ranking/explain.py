@@ -22,6 +22,9 @@ MIX_ID = "ev:forecast:mix"
 COLD_ID = "ev:cold_start"
 SIMILAR_MIN = 0.3  # cosine below this is not called a resemblance
 MAX_PHRASES = 3
+MIX_MIN_SHARE = 0.10  # a category's forecast share worth mentioning...
+MIX_MIN_RISE = 0.05  # ...or its forecast rise
+STRONG_RANK = 20  # a forecaster rank up to this leads the rationale; worse ranks are cited last
 
 
 @dataclass
@@ -43,6 +46,10 @@ def iso(ts: int) -> str:
 def num(x: float) -> str:
     """A number as it appears in text: integers without decimals, else 2 decimals."""
     return str(round(x)) if abs(x - round(x)) < 1e-9 else f"{x:.2f}"
+
+
+def events(x: float) -> str:
+    return f"{num(x)} event" + ("" if abs(x - 1) < 1e-9 else "s")
 
 
 def pct(x: float) -> str:
@@ -73,7 +80,7 @@ def _mix(index: RankingIndex, i: int, ctx: ExplainContext) -> Phrase | None:
         f, cur = ev.numbers.get(f"forecast:{c}"), ev.numbers.get(f"current:{c}")
         if f is not None and cur is not None and f > 0 and (best is None or f > best[1]):
             best = (c, f, cur)
-    if best is None:
+    if best is None or (best[1] < MIX_MIN_SHARE and best[1] - best[2] < MIX_MIN_RISE):
         return None
     c, f, cur = best
     h = ev.numbers.get("horizon")
@@ -142,11 +149,11 @@ def _trending(index: RankingIndex, i: int, ctx: ExplainContext) -> Phrase | None
         return None
     end = iso(index.now_ts)
     ev = Evidence(id=evidence_id("trending", iid), kind="trending", item_id=iid,
-                  text=(f"{title} had {num(r)} events in the {TREND_WINDOW_DAYS} days to {end}, against {num(b)} in "
+                  text=(f"{title} had {events(r)} in the {TREND_WINDOW_DAYS} days to {end}, against {num(b)} in "
                         f"the {TREND_WINDOW_DAYS} days before."),
                   numbers={"recent_events": r, "previous_events": b, "window_days": float(TREND_WINDOW_DAYS)},
                   dates={"window_end": end})
-    return ev, f"it is trending: {num(r)} events in the last {TREND_WINDOW_DAYS} days against {num(b)} before"
+    return ev, f"it is trending: {events(r)} in the last {TREND_WINDOW_DAYS} days against {num(b)} before"
 
 
 def _popular(index: RankingIndex, i: int, ctx: ExplainContext) -> Phrase | None:
@@ -155,9 +162,9 @@ def _popular(index: RankingIndex, i: int, ctx: ExplainContext) -> Phrase | None:
         return None
     iid, title, rank = index.vocab.item_ids[i], index.titles[i], int(index.pop_rank[i])
     ev = Evidence(id=evidence_id("popular", iid), kind="popular", item_id=iid,
-                  text=f"{title} is #{rank} by popularity in the catalog, with {num(count)} events.",
+                  text=f"{title} is #{rank} by popularity in the catalog, with {events(count)}.",
                   numbers={"popularity_rank": float(rank), "events": count})
-    return ev, f"it is the #{rank} most popular title ({num(count)} events)"
+    return ev, f"it is the #{rank} most popular title ({events(count)})"
 
 
 def cold_start_evidence(user_id: str) -> Evidence:
@@ -172,8 +179,11 @@ def explain_item(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainCont
     if sig.cold_start:
         phrases.append((cold_start_evidence(ctx.user_id), "you have no history yet, so it is ranked by popularity "
                                                           "and catalog trends"))
-    phrases += [_forecast_item(index, sig, i, ctx), _similar(index, sig, i, ctx), _trend(index, i, ctx),
-                _cooc(index, sig, i, ctx), _mix(index, i, ctx), _trending(index, i, ctx), _popular(index, i, ctx)]
+    fc = _forecast_item(index, sig, i, ctx)
+    strong_fc = fc is not None and int(sig.fc_rank[i]) <= STRONG_RANK
+    phrases += [fc if strong_fc else None, _similar(index, sig, i, ctx), _trend(index, i, ctx),
+                _cooc(index, sig, i, ctx), None if sig.cold_start else _mix(index, i, ctx), _trending(index, i, ctx),
+                _popular(index, i, ctx), None if strong_fc else fc]
     found = [p for p in phrases if p is not None]
     used = found[:MAX_PHRASES]
     text = "Recommended because " + "; ".join(p for _, p in used) + "." if used else ""

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evorec.errors import InvalidRequestError
-from evorec.tools.candidates import CandidatePool, CandidateSource, default_sources, gather
+from evorec.errors import ArtifactError, InvalidRequestError
+from evorec.tools.candidates import CandidatePool, CandidateSource, cold_start_sources, default_sources, gather
 from evorec.tools.constraints import Constraints
 from evorec.tools.ranking.features import FEATURES, feature_matrix
 from evorec.tools.ranking.fusion import FusionModel
@@ -81,14 +81,15 @@ def allowed_mask(index: RankingIndex, seen: np.ndarray, c: Constraints) -> np.nd
 
 class Ranker:
     def __init__(self, index: RankingIndex, model: FusionModel | None,
-                 sources: list[CandidateSource] | None = None) -> None:
+                 sources: list[CandidateSource] | None = None, cold_model: FusionModel | None = None) -> None:
         self.index = index
         self.model = model
+        self.cold_model = cold_model
         self.sources = sources if sources is not None else default_sources()
-        if model is not None and model.features != FEATURES:
-            from evorec.errors import ArtifactError
-
-            raise ArtifactError("fusion model was fitted on other features; retrain with `evorec train-fusion`")
+        self.cold_sources = cold_start_sources()
+        for m in (model, cold_model):
+            if m is not None and m.features != FEATURES:
+                raise ArtifactError("fusion model was fitted on other features; retrain with `evorec train-fusion`")
 
     def fallback_scores(self, sig: UserSignals, items: np.ndarray) -> np.ndarray:
         """Order used without fitted weights and for backfill: forecaster log-probability, else popularity."""
@@ -98,11 +99,12 @@ class Ranker:
 
     def score(self, sig: UserSignals, pool: CandidatePool) -> tuple[np.ndarray, np.ndarray]:
         X = feature_matrix(self.index, sig, pool.items, pool.membership, pool.source_names)
-        s = self.model.score(X) if self.model is not None else self.fallback_scores(sig, pool.items)
+        model = self.cold_model if sig.cold_start else self.model
+        s = model.score(X) if model is not None else self.fallback_scores(sig, pool.items)
         return s, X
 
     def pool(self, sig: UserSignals, allowed: np.ndarray) -> CandidatePool:
-        return gather(self.sources, self.index, sig, allowed)
+        return gather(self.cold_sources if sig.cold_start else self.sources, self.index, sig, allowed)
 
     def rank(self, sig: UserSignals, constraints: Constraints) -> RankOutcome:
         c = normalise_constraints(constraints, self.index)

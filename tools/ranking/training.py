@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from evorec.errors import ArtifactError
 from evorec.settings import Settings, get_settings
-from evorec.tools.candidates import CandidateSource, default_sources, gather
+from evorec.tools.candidates import CandidateSource, cold_start_sources, default_sources, gather
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import History, ItemVocab, SequenceData
 from evorec.tools.ranking.features import FEATURES, feature_matrix
@@ -29,6 +29,7 @@ from evorec.tools.ranking.signals import UserSignals, compute_signals
 from evorec.tools.ranking.trend_labels import labels_for_history
 
 SUBDIR = "fusion"
+COLD_SUBDIR = "cold_start"
 MANIFEST = "manifest.json"
 EMB_FILE = "item_emb.npy"
 
@@ -44,6 +45,7 @@ class FusionManifest(BaseModel):
     sources: dict[str, int] = Field(description="Pool size per candidate source.")
     use_trends: bool
     fit: FitSummary
+    cold_fit: FitSummary | None = None
     seconds: float
 
 
@@ -93,6 +95,18 @@ def build_groups(index: RankingIndex, signals: list[UserSignals], targets: np.nd
     return groups
 
 
+def fit_cold_start(index: RankingIndex, targets: np.ndarray, seed: int = 0) -> tuple[FusionModel, FitSummary]:
+    """The cold-start ranker: what a user with no history picks next, over popularity/trend candidates."""
+    empty = History(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    sig = compute_signals(index, "cold", empty)
+    allowed = ~sig.seen
+    allowed[0] = False
+    pool = gather(cold_start_sources(), index, sig, allowed)
+    X = feature_matrix(index, sig, pool.items, pool.membership, pool.source_names)
+    groups = [Group(X=X, y=(pool.items == int(t)).astype(np.int64)) for t in targets.tolist()]
+    return fit_fusion_model(groups, FEATURES, seed=seed, candidates=["logreg_C0.1", "pairwise_C0.1", "hgb"])
+
+
 def item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab) -> np.ndarray | None:
     """Item text embeddings (row 0 zeros), cached next to the fusion artifacts; None if no embedder."""
     path = fusion_dir(settings, ds.name) / f"item_emb_{ds.fingerprint()}.npy"
@@ -139,11 +153,15 @@ def fit_fusion(settings: Settings | None = None, dataset: str | Dataset | None =
     groups = build_groups(index, sigs, targets, sources)
     _say(progress, f"fusion: fitting on {len(groups)} candidate pools")
     model, summary = fit_fusion_model(groups, FEATURES, seed=seed)
+    _say(progress, "fusion: fitting the cold-start ranker (same targets, histories hidden)")
+    cold_model, cold_summary = fit_cold_start(index, targets, seed=seed)
     out = fusion_dir(settings, ds.name)
     model.save(out)
+    cold_model.save(out / COLD_SUBDIR)
     manifest = FusionManifest(dataset=ds.name, fingerprint=ds.fingerprint(),
                               created_at=datetime.now(UTC).isoformat(timespec="seconds"), features=FEATURES,
                               sources={s.name: s.n for s in sources}, use_trends=use_trends, fit=summary,
+                              cold_fit=cold_summary,
                               seconds=round(time.perf_counter() - t0, 2))
     (out / MANIFEST).write_text(manifest.model_dump_json(indent=2))
     _say(progress, f"fusion: chose {summary.chosen} (holdout NDCG@10 {summary.holdout_ndcg10[summary.chosen]:.4f} vs "
@@ -162,7 +180,7 @@ def read_fusion_manifest(settings: Settings, dataset: str) -> FusionManifest | N
 
 
 def load_fusion(settings: Settings, dataset: str, fingerprint: str | None = None
-                ) -> tuple[FusionModel, FusionManifest] | None:
+                ) -> tuple[FusionModel, FusionModel | None, FusionManifest] | None:
     """The stored fusion ranker, or None when none was fitted; a mismatched dataset is an ArtifactError."""
     manifest = read_fusion_manifest(settings, dataset)
     if manifest is None:
@@ -171,7 +189,9 @@ def load_fusion(settings: Settings, dataset: str, fingerprint: str | None = None
         raise ArtifactError(f"fusion weights for {dataset!r} were fitted on other data (fingerprint "
                             f"{manifest.fingerprint}, data is {fingerprint}); run `evorec train-fusion --dataset "
                             f"{dataset}`")
-    return FusionModel.load(fusion_dir(settings, dataset)), manifest
+    d = fusion_dir(settings, dataset)
+    cold = FusionModel.load(d / COLD_SUBDIR) if (d / COLD_SUBDIR).is_dir() else None
+    return FusionModel.load(d), cold, manifest
 
 
 def _say(progress: bool, msg: str) -> None:

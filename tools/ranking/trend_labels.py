@@ -27,3 +27,14 @@ def labels_for_history(user_id: str, history: History, index: RankingIndex) -> d
     if len(history) == 0:
         return {}
     return labels_from_trends(trends_for_history(user_id, history, index))
+
+
+def user_trends(user_id: str, events: list[Any], categories: list[str]) -> Any:
+    """``UserTrends`` for store events, through the TRENDS engine's service when it exposes one."""
+    try:
+        from evorec.tools.trends import TrendService  # type: ignore[attr-defined]
+    except ImportError:
+        from evorec.tools.trends.engine import analyse_user
+
+        return analyse_user(str(user_id), events, categories)
+    return TrendService(categories).user_trends(str(user_id), events)

@@ -1,0 +1,308 @@
+"""``Toolbox``: THE facade the agent, the API and the CLI call — one object per dataset.
+
+It owns the engines (history store, forecaster, trend models, ranking index, fusion ranker)
+and per-user caches of what they computed (history, forecast, trends, ranking signals).
+``add_events`` writes to the store and drops the touched users' caches, so the next answer
+reflects new events immediately, without retraining. Unknown users get cold-start answers,
+never exceptions.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evorec.errors import ArtifactError, EvorecError, InvalidRequestError
+from evorec.settings import Settings, get_settings
+from evorec.tools.constraints import Constraints
+from evorec.tools.data.schema import Dataset
+from evorec.tools.data.sequences import History, ItemVocab, SequenceData
+from evorec.tools.evidence import Evidence
+from evorec.tools.ranking.assemble import assemble
+from evorec.tools.ranking.explain import ExplainContext
+from evorec.tools.ranking.index import RankingIndex
+from evorec.tools.ranking.ranker import Ranker
+from evorec.tools.ranking.signals import RISING_LABELS, UserSignals, compute_signals
+from evorec.tools.ranking.trend_labels import labels_from_trends, user_trends
+from evorec.tools.recommendation import RankedList
+
+log = logging.getLogger(__name__)
+USER_CACHE = 2048
+
+
+@dataclass
+class _UserCache:
+    history: Any = None  # UserHistory (all events)
+    encoded: tuple[History, np.ndarray] | None = None
+    forecasts: dict[int, Any] = field(default_factory=dict)  # horizon -> InterestForecast
+    fc_scores: np.ndarray | None = None
+    trends: Any = None  # UserTrends
+    signals: UserSignals | None = None
+
+
+class Toolbox:
+    def __init__(self, settings: Settings, dataset: Dataset, store: Any, forecast: Any, index: RankingIndex,
+                 ranker: Ranker, fusion_info: dict[str, Any]) -> None:
+        self.settings = settings
+        self.data = dataset
+        self.store = store
+        self.forecaster = forecast
+        self.index = index
+        self.ranker = ranker
+        self.fusion_info = fusion_info
+        self._lock = threading.RLock()
+        self._users: OrderedDict[str, _UserCache] = OrderedDict()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def open(cls, settings: Settings | None = None, dataset: str | None = None, *, path: Path | None = None,
+             data: Dataset | None = None) -> Toolbox:
+        """Open the engines of ``dataset`` (default ``settings.dataset``). Missing forecaster/fusion artifacts
+        degrade ranking (reported by :meth:`health`); a missing store is an error."""
+        from evorec.tools.data.loader import load_dataset
+        from evorec.tools.store.history import HistoryStore
+
+        settings = settings or get_settings()
+        name = dataset or (data.name if data is not None else settings.dataset)
+        ds = data if data is not None else load_dataset(name, path=path, settings=settings)
+        store = HistoryStore.open(settings, ds.name)
+        forecast = None
+        try:
+            from evorec.tools.forecast.service import ForecastService
+
+            forecast = ForecastService.load(settings, ds)
+        except ArtifactError as e:
+            log.warning("no forecaster for %s: %s", ds.name, e)
+        vocab = forecast.art.vocab if forecast is not None else ItemVocab.from_dataset(ds)
+        seq = SequenceData.from_dataset(ds, vocab=vocab)
+        emb = _item_embeddings(settings, ds, vocab, store)
+        index = RankingIndex.build(ds, seq.histories, vocab, emb)
+        info: dict[str, Any] = {"fitted": False}
+        model = cold = None
+        from evorec.tools.ranking.training import load_fusion
+
+        try:
+            loaded = load_fusion(settings, ds.name, ds.fingerprint())
+        except ArtifactError as e:
+            log.warning("fusion weights unusable: %s", e)
+            loaded, info["error"] = None, str(e)
+        if loaded is not None:
+            model, cold, manifest = loaded
+            info = {"fitted": True, "kind": model.kind, "created_at": manifest.created_at,
+                    "holdout_ndcg10": manifest.fit.holdout_ndcg10.get(manifest.fit.chosen)}
+        return cls(settings, ds, store, forecast, index, Ranker(index, model, cold_model=cold), info)
+
+    def close(self) -> None:
+        with self._lock:
+            self._users.clear()
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def dataset_name(self) -> str:
+        return self.data.name
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.index.category_names)
+
+    def known_user(self, user_id: str) -> bool:
+        return bool(self._history(str(user_id)).known)
+
+    def health(self) -> dict[str, Any]:
+        try:
+            stats = self.store.stats().model_dump()
+            store_ok = True
+        except EvorecError as e:
+            stats, store_ok = {"error": str(e)}, False
+        return {"dataset": self.dataset_name, "store": {"ok": store_ok, **stats},
+                "forecaster": {"loaded": self.forecaster is not None},
+                "fusion": self.fusion_info, "items": self.index.n_items, "cached_users": len(self._users)}
+
+    # ------------------------------------------------------------------ per-user caches
+    def _cache(self, user_id: str) -> _UserCache:
+        with self._lock:
+            c = self._users.get(user_id)
+            if c is None:
+                c = self._users[user_id] = _UserCache()
+                while len(self._users) > USER_CACHE:
+                    self._users.popitem(last=False)
+            else:
+                self._users.move_to_end(user_id)
+            return c
+
+    def invalidate(self, user_ids: list[str] | set[str] | None = None) -> None:
+        with self._lock:
+            if user_ids is None:
+                self._users.clear()
+            for u in user_ids or []:
+                self._users.pop(str(u), None)
+
+    def _history(self, user_id: str) -> Any:
+        c = self._cache(user_id)
+        if c.history is None:
+            c.history = self.store.user_history(user_id)
+        return c.history
+
+    def _encoded(self, user_id: str) -> tuple[History, np.ndarray]:
+        c = self._cache(user_id)
+        if c.encoded is None:
+            idx = self.index.vocab.index
+            evs = [e for e in self._history(user_id).events if e.item_id in idx]
+            h = History(np.asarray([idx[e.item_id] for e in evs], np.int64), np.asarray([e.ts for e in evs], np.int64))
+            r = np.asarray([np.nan if e.rating is None else e.rating for e in evs], np.float64)
+            c.encoded = (h, r)
+        return c.encoded
+
+    # ------------------------------------------------------------------ tools
+    def get_user_history(self, user_id: str, since: int | str | None = None, until: int | str | None = None,
+                         limit: int | None = 50, query: str | None = None) -> Any:
+        user_id = str(user_id)
+        if query:
+            return self.store.search_user_history(user_id, query, k=limit or 10, since=since, until=until)
+        if since is None and until is None:
+            full = self._history(user_id)
+            if limit is None or len(full.events) <= limit:
+                return full
+            return full.model_copy(update={"events": full.events[-limit:] if limit else []})
+        return self.store.user_history(user_id, since=since, until=until, limit=limit)
+
+    def forecast_interests(self, user_id: str, horizon: int = 10) -> Any:
+        if self.forecaster is None:
+            raise ArtifactError(f"no forecaster trained for dataset {self.dataset_name!r}; run `evorec train "
+                                f"--dataset {self.dataset_name}`")
+        user_id = str(user_id)
+        c = self._cache(user_id)
+        if horizon not in c.forecasts:
+            h, _ = self._encoded(user_id)
+            c.forecasts[horizon] = self.forecaster.forecast(user_id, h if len(h) else None, horizon=horizon)
+        return c.forecasts[horizon]
+
+    def detect_trends(self, user_id: str) -> Any:
+        user_id = str(user_id)
+        c = self._cache(user_id)
+        if c.trends is None:
+            c.trends = user_trends(user_id, list(self._history(user_id).events), self.categories)
+        return c.trends
+
+    def _fc_scores(self, user_id: str) -> np.ndarray | None:
+        if self.forecaster is None:
+            return None
+        c = self._cache(user_id)
+        if c.fc_scores is None:
+            h, _ = self._encoded(user_id)
+            if not len(h):
+                return None
+            c.fc_scores = np.asarray(self.forecaster.score([h])[0], dtype=np.float64)
+        return c.fc_scores
+
+    def _signals(self, user_id: str, timings: dict[str, float]) -> tuple[UserSignals, ExplainContext]:
+        c = self._cache(user_id)
+        t = time.perf_counter()
+        h, ratings = self._encoded(user_id)
+        timings["history"] = _ms(t)
+        fc = None
+        mix = None
+        if self.forecaster is not None:
+            t = time.perf_counter()
+            fc = self.forecast_interests(user_id, self.forecaster.horizon)
+            scores = self._fc_scores(user_id)
+            if not fc.cold_start:
+                mix = np.asarray([fc.forecast_mix.get(cat, 0.0) for cat in self.categories], np.float64)
+            timings["forecast"] = _ms(t)
+        else:
+            scores = None
+        t = time.perf_counter()
+        trends = self.detect_trends(user_id) if len(h) else None
+        labels = labels_from_trends(trends)
+        timings["trends"] = _ms(t)
+        if c.signals is None:
+            t = time.perf_counter()
+            c.signals = compute_signals(self.index, user_id, h, ratings, fc_scores=scores, forecast_mix=mix,
+                                        trend_labels=labels)
+            timings["signals"] = _ms(t)
+        trend_ev: dict[str, Evidence] = {}
+        if trends is not None and getattr(trends, "ok", False):
+            for ct in trends.categories:
+                if ct.label in RISING_LABELS:
+                    trend_ev[ct.category] = ct.evidence()
+        ctx = ExplainContext(user_id=user_id, forecast_evidence=fc.evidence_by_id() if fc is not None else {},
+                             trend_evidence=trend_ev, trend_labels=labels,
+                             horizon=int(getattr(self.forecaster, "horizon", 10) or 10))
+        return c.signals, ctx
+
+    def rank_candidates(self, user_id: str, constraints: Constraints | None = None) -> RankedList:
+        """Candidates → fused scores → hard constraints (exact) → evidence and template rationales."""
+        if constraints is not None and not isinstance(constraints, Constraints):
+            raise InvalidRequestError("constraints must be a Constraints object")
+        constraints = constraints or Constraints()
+        user_id = str(user_id)
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        sig, ctx = self._signals(user_id, timings)
+        t = time.perf_counter()
+        out = self.ranker.rank(sig, constraints)
+        timings["rank"] = _ms(t)
+        t = time.perf_counter()
+        ranked = assemble(self.index, sig, out, ctx)
+        timings["explain"] = _ms(t)
+        timings["total"] = _ms(t0)
+        ranked.timings_ms = timings
+        return ranked
+
+    def search_items(self, text: str, k: int = 10) -> list[Any]:
+        return self.store.search_items(text, k=k)
+
+    def get_item(self, item_id: str) -> Any:
+        return self.store.get_item(str(item_id))
+
+    def add_events(self, events: list[Any]) -> Any:
+        """Write new events to the store; the touched users' next answers reflect them (no retraining)."""
+        from evorec.tools.store.records import EventIn
+
+        evs = [e if isinstance(e, EventIn) else EventIn.model_validate(e) for e in events]
+        report = self.store.add_events(evs)
+        self.invalidate({e.user_id for e in evs})
+        return report
+
+    def delete_user(self, user_id: str) -> Any:
+        from evorec.tools.store.records import DeleteReport
+
+        n = self.store.delete_user(str(user_id))
+        self.invalidate([str(user_id)])
+        return DeleteReport(user_id=str(user_id), events_deleted=n)
+
+
+def _ms(t0: float) -> float:
+    return round(1000 * (time.perf_counter() - t0), 3)
+
+
+def _item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab, store: Any) -> np.ndarray | None:
+    """Item text embeddings in vocab order: the fusion cache, else the store's item collection."""
+    from evorec.tools.ranking.training import fusion_dir
+
+    path = fusion_dir(settings, ds.name) / f"item_emb_{ds.fingerprint()}.npy"
+    if path.is_file():
+        emb = np.load(path)
+        if emb.shape[0] == vocab.n_items + 1:
+            return emb
+    try:
+        ids, matrix = store.item_embeddings()
+    except EvorecError as e:
+        log.warning("no item embeddings from the store: %s", e)
+        return None
+    if not len(ids):
+        return None
+    pos = {iid: p for p, iid in enumerate(ids)}
+    out = np.zeros((vocab.n_items + 1, matrix.shape[1]), np.float32)
+    for i, iid in enumerate(vocab.item_ids[1:], start=1):
+        p = pos.get(iid)
+        if p is not None:
+            out[i] = matrix[p]
+    return out
