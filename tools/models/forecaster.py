@@ -3,8 +3,10 @@
 A SASRec-style causal transformer whose event representation adds, to the item-id
 embedding, a projection of the item's TEXT embedding (so rarely-seen items still carry
 meaning), the bucketed log time gap to the previous event (TiSASRec spirit) and the
-bucketed age of the event at the time of the last one (recency). Items are scored by the
-same composite item representation (tied output layer).
+bucketed log time differences between every query event and the events it attends to, as a
+learned per-head attention bias (TiSASRec spirit: this is also how recency enters — the last
+position sees each event's age). Items are scored by the same composite item representation
+(tied output layer).
 
 Two heads: next-item scores over the full catalog, and an interest-evolution head that
 predicts the category mix of the user's next ``horizon`` events, trained with KL to the
@@ -26,7 +28,7 @@ from evorec.tools.data.sequences import History, SequenceData
 from evorec.tools.forecast.mix import category_weights, future_mix_targets
 from evorec.tools.models import register
 from evorec.tools.models.sasrec_ce import SASRecConfig, SASRecNet, TorchSequenceRecommender
-from evorec.tools.models.torch_trainer import GAP_BUCKETS, last_hidden
+from evorec.tools.models.torch_trainer import GAP_BUCKETS, gap_buckets_torch, last_hidden
 
 
 class ForecasterConfig(SASRecConfig):
@@ -54,13 +56,16 @@ class ForecasterNet(SASRecNet):
             self.text_drop = nn.Dropout(cfg.text_dropout)
         if cfg.use_time:
             self.gap_emb = nn.Embedding(GAP_BUCKETS, d, padding_idx=0)
-            self.rec_emb = nn.Embedding(GAP_BUCKETS, d, padding_idx=0)
+            self.time_bias = nn.Embedding(GAP_BUCKETS, cfg.heads)
+            nn.init.zeros_(self.time_bias.weight)
             nn.init.normal_(self.gap_emb.weight, std=0.02)
-            nn.init.normal_(self.rec_emb.weight, std=0.02)
         self.register_buffer("cat_w", torch.as_tensor(cat_w, dtype=torch.float32))
         self.mix_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cat_w.shape[1]))
-        # the head corrects a learned blend of the recent-window and all-so-far mixes (log space)
-        self.mix_blend = nn.Parameter(torch.tensor([0.5, 0.5]))
+        nn.init.zeros_(self.mix_head[-1].weight)
+        nn.init.zeros_(self.mix_head[-1].bias)
+        # the head corrects (in log space) a learned blend of the recent-window and all-so-far mixes;
+        # it starts as exactly that blend, the strong baseline it must then beat
+        self.mix_blend = nn.Parameter(torch.tensor(0.5))
 
     def item_table(self) -> Tensor:
         w = self.item_emb.weight
@@ -72,8 +77,17 @@ class ForecasterNet(SASRecNet):
         items = batch["items"]
         x = self.item_table()[items] * math.sqrt(self.d)
         if self.cfg_f.use_time:
-            x = x + self.gap_emb(batch["gaps"]) + self.rec_emb(batch["recency"])
+            x = x + self.gap_emb(batch["gaps"])
         return x
+
+    def attention_mask(self, batch: dict[str, Tensor]) -> Tensor:
+        allowed = super().attention_mask(batch)
+        if not self.cfg_f.use_time:
+            return allowed
+        t = batch["times"]
+        buckets = gap_buckets_torch(t[:, :, None] - t[:, None, :])  # [B, Lq, Lk], age of key at query time
+        bias = self.time_bias(buckets).permute(0, 3, 1, 2)  # [B, H, L, L]
+        return bias.masked_fill(~allowed, float("-inf"))
 
     def output_embeddings(self) -> Tensor:
         return self.item_table()
@@ -93,7 +107,8 @@ class ForecasterNet(SASRecNet):
     def mix_logits(self, hidden: Tensor, items: Tensor) -> Tensor:
         """hidden [..., L, d] with the matching items [..., L] -> category logits [..., L, C]."""
         recent, total = self.observed_mixes(items)
-        prior = self.mix_blend[0] * torch.log(recent + 0.02) + self.mix_blend[1] * torch.log(total + 0.02)
+        a = torch.sigmoid(self.mix_blend)
+        prior = torch.log(a * recent + (1 - a) * total + 1e-3)
         return self.mix_head(hidden).float() + prior
 
     def aux_loss(self, hidden: Tensor, batch: dict[str, Tensor]) -> Tensor | None:

@@ -40,6 +40,8 @@ class CausalBlock(nn.Module):
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         b, L, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).view(b, L, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        if mask.dtype != torch.bool:
+            mask = mask.to(q.dtype)  # additive bias must match q under bf16 autocast
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.p if self.training else 0.0)
         x = x + self.drop(self.proj(a.transpose(1, 2).reshape(b, L, d)))
         return x + self.drop(self.ff(self.ln2(x)))
@@ -88,10 +90,14 @@ class SASRecNet(nn.Module):
         pos = torch.arange(self.pos_emb.num_embeddings - L, self.pos_emb.num_embeddings, device=items.device)
         x = self.input_embeddings(batch) + self.pos_emb(pos)[None]
         x = self.emb_drop(x) * (items > 0).unsqueeze(-1)
-        mask = attention_mask(items)
+        mask = self.attention_mask(batch)
         for blk in self.blocks:
             x = blk(x, mask)
         return self.ln(x)
+
+    def attention_mask(self, batch: dict[str, Tensor]) -> Tensor:
+        """Boolean [B, 1, L, L] (True = may attend) or an additive float mask [B, H, L, L]."""
+        return attention_mask(batch["items"])
 
     def output_embeddings(self) -> Tensor:
         return self.item_emb.weight

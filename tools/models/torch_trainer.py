@@ -79,16 +79,20 @@ def gap_buckets(seconds: np.ndarray) -> np.ndarray:
     return np.minimum(b, GAP_BUCKETS - 1).astype(np.int64)
 
 
-def time_features(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per event: bucketed gap to the previous event (1 for the first) and bucketed age at the last event."""
+def time_features(times: np.ndarray) -> np.ndarray:
+    """Per event: bucketed gap to the previous event (1 for the first)."""
     gaps = np.empty(len(times), dtype=np.int64)
     if len(times):
         gaps[0] = 1
         gaps[1:] = gap_buckets(np.diff(times))
-        rec = gap_buckets(times[-1] - times)
-    else:
-        rec = np.empty(0, dtype=np.int64)
-    return gaps, rec
+    return gaps
+
+
+def gap_buckets_torch(seconds: Tensor) -> Tensor:
+    """Torch twin of :func:`gap_buckets` (pairwise time differences inside attention)."""
+    s = seconds.clamp_min(0).double()
+    b = torch.where(s < 1.0, torch.full_like(s, 2.0), 3.0 + torch.floor(torch.log2(s.clamp_min(1.0))))
+    return b.clamp_max(GAP_BUCKETS - 1).long()
 
 
 @dataclass
@@ -97,7 +101,7 @@ class Window:
 
     items: np.ndarray
     gaps: np.ndarray
-    recency: np.ndarray
+    times: np.ndarray  # seconds since the slice's first input
     targets: np.ndarray
     extras: dict[str, np.ndarray]
 
@@ -116,14 +120,13 @@ def make_windows(histories: list[History], max_len: int, extras_fn: ExtrasFn | N
         n = len(h)
         if n < 2:
             continue
-        gaps, _ = time_features(h.times)
+        gaps = time_features(h.times)
         extras = extras_fn(h) if extras_fn else {}
         end = n - 1  # inputs are positions [start, end); targets [start+1, end+1)
         while end > 0:
             start = max(0, end - max_len)
-            # recency inside a slice is relative to the slice's last input, as at inference time
-            rec = gap_buckets(h.times[end - 1] - h.times[start:end])
-            out.append(Window(h.items[start:end], gaps[start:end], rec, h.items[start + 1:end + 1],
+            rel = h.times[start:end] - h.times[start]
+            out.append(Window(h.items[start:end], gaps[start:end], rel, h.items[start + 1:end + 1],
                               {k: v[start:end] for k, v in extras.items()}))
             end = start
     return out
@@ -143,7 +146,7 @@ def collate(windows: list[Window], max_len: int) -> dict[str, np.ndarray]:
     batch = {
         "items": _left_pad([w.items for w in windows], length),
         "gaps": _left_pad([w.gaps for w in windows], length),
-        "recency": _left_pad([w.recency for w in windows], length),
+        "times": _left_pad([w.times for w in windows], length),
         "targets": _left_pad([w.targets for w in windows], length),
     }
     for key in windows[0].extras:
@@ -154,14 +157,14 @@ def collate(windows: list[Window], max_len: int) -> dict[str, np.ndarray]:
 
 def histories_batch(histories: list[History], max_len: int) -> dict[str, np.ndarray]:
     """Inference batch: the last ``max_len`` events of each history, left-padded."""
-    items, gaps, recs = [], [], []
+    items, gaps, times = [], [], []
     for h in histories:
-        g, r = time_features(h.times)
         items.append(h.items[-max_len:])
-        gaps.append(g[-max_len:])
-        recs.append(r[-max_len:])
+        gaps.append(time_features(h.times)[-max_len:])
+        t = h.times[-max_len:]
+        times.append(t - t[0] if len(t) else t)
     length = max(1, min(max_len, max((len(h) for h in histories), default=1)))
-    return {"items": _left_pad(items, length), "gaps": _left_pad(gaps, length), "recency": _left_pad(recs, length)}
+    return {"items": _left_pad(items, length), "gaps": _left_pad(gaps, length), "times": _left_pad(times, length)}
 
 
 def to_tensors(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, Tensor]:

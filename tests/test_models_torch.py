@@ -1,0 +1,96 @@
+"""SASRec+ and the forecaster through the shared torch trainer: shapes, seeding, round-trips, the loop's pieces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evorec.tools.data.schema import Dataset
+from evorec.tools.data.sequences import History, SequenceData
+from evorec.tools.data.splits import leave_one_out
+from evorec.tools.models import available_models, create_model
+from evorec.tools.models.forecaster import Forecaster
+from evorec.tools.models.sasrec_ce import SASRecCE
+from evorec.tools.models.torch_trainer import gap_buckets, make_windows, ndcg_at_10
+
+TINY = {"hidden": 16, "blocks": 1, "heads": 1, "max_len": 20, "batch_size": 32, "epochs": 2, "device": "cpu",
+        "threads": 1, "patience": 2}
+
+
+@pytest.fixture
+def data(synthetic_dataset: Dataset) -> SequenceData:
+    return SequenceData.from_dataset(synthetic_dataset)
+
+
+def test_registered() -> None:
+    assert {"sasrec_ce", "forecaster"} <= set(available_models())
+
+
+def test_ndcg_at_10_hand_computed() -> None:
+    scores = np.array([[0, 5, 4, 3, 2, 1.0], [0, 1, 2, 3, 4, 5.0]])
+    hists = [History(np.array([1]), np.array([0])), History(np.array([5]), np.array([0]))]
+    # row 0: item 1 masked (seen) -> item 3 ranks second (after item 2): 1/log2(3)
+    # row 1: item 5 masked -> item 1 ranks last of 4 remaining: 1/log2(5)
+    got = ndcg_at_10(scores, hists, np.array([3, 1]))
+    assert got == pytest.approx((1 / np.log2(3) + 1 / np.log2(5)) / 2)
+
+
+def test_windows_predict_the_next_event_only() -> None:
+    h = History(np.arange(1, 8), np.array([0, 10, 10, 100, 1000, 1000, 5000]))
+    ws = make_windows([h], max_len=4)
+    assert [len(w.items) for w in ws] == [4, 2]
+    for w in ws:
+        assert np.array_equal(w.targets, w.items + 1)  # items are 1..7 in order: the target is the next one
+        assert w.times[0] == 0 and np.all(np.diff(w.times) >= 0)
+    assert gap_buckets(np.array([0, 1, 2, 1000])).tolist() == [2, 3, 4, 12]
+
+
+@pytest.mark.parametrize("name", ["sasrec_ce", "forecaster"])
+def test_fit_predict_shapes_and_report(name: str, data: SequenceData) -> None:
+    split = leave_one_out(data)
+    model = create_model(name, **TINY)
+    rep = model.fit(split.train, split.valid, seed=0, progress=False)
+    assert rep.model == name and 1 <= rep.best_epoch <= rep.epochs_run <= 2
+    assert rep.best_valid_ndcg10 is not None and 0 <= rep.best_valid_ndcg10 <= 1
+    scores = model.full_sort_predict(split.test.histories[:7])
+    assert scores.shape == (7, data.n_items + 1) and scores.dtype == np.float32
+    assert np.all(np.isneginf(scores[:, 0])) and np.all(np.isfinite(scores[:, 1:]))
+
+
+def test_seeded_determinism_and_checkpoint_round_trip(data: SequenceData, tmp_path: Path) -> None:
+    split = leave_one_out(data)
+    a = Forecaster(**TINY)
+    a.fit(split.train, split.valid, seed=3, progress=False)
+    b = Forecaster(**TINY)
+    b.fit(split.train, split.valid, seed=3, progress=False)
+    hs = split.test.histories
+    sa = a.full_sort_predict(hs)
+    np.testing.assert_array_equal(sa, b.full_sort_predict(hs))
+    c = Forecaster(**TINY)
+    c.fit(split.train, split.valid, seed=4, progress=False)
+    assert not np.array_equal(sa, c.full_sort_predict(hs))
+    a.save(tmp_path / "f.pt")
+    loaded = Forecaster.load(tmp_path / "f.pt")
+    np.testing.assert_array_equal(sa, loaded.full_sort_predict(hs))
+    np.testing.assert_array_equal(a.forecast_mix(hs), loaded.forecast_mix(hs))
+    with pytest.raises(ValueError, match="not 'sasrec_ce'"):
+        SASRecCE.load(tmp_path / "f.pt")
+
+
+def test_forecaster_id_only_and_sampled_softmax(data: SequenceData) -> None:
+    data.item_text_emb = None
+    split = leave_one_out(data)
+    m = Forecaster(**{**TINY, "epochs": 1, "loss": "sampled", "n_negatives": 16, "use_time": False})
+    m.fit(split.train, None, seed=0, progress=False)
+    mix = m.forecast_mix(split.test.histories[:5])
+    assert mix.shape == (5, data.n_categories)
+    np.testing.assert_allclose(mix.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_config_keys_checked() -> None:
+    m = create_model("forecaster", epochs=3, hidden=32)
+    assert m.cfg.train.epochs == 3 and m.cfg.hidden == 32
+    with pytest.raises(ValueError, match="unknown config keys"):
+        create_model("sasrec_ce", bogus=1)
