@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 from evorec.errors import InvalidRequestError
 from evorec.evals.results import EvalConfig, EvalResult
 from evorec.evals.runner import run_eval
-from evorec.settings import REPO_ROOT, Settings
+from evorec.settings import Settings
 
 FAST = ["pop", "recent_pop", "itemknn", "markov"]
 
@@ -72,25 +70,42 @@ def test_torch_models_and_category_mix(synthetic_dir: Path, tmp_path: Path, tmp_
     assert [m.metrics for m in a.models] == [m.metrics for m in b.models]  # same seed, same numbers on CPU
 
 
-def test_cli_unknown_model_is_one_line(tmp_path: Path) -> None:
-    env = {**os.environ, "EVOREC_HOME": str(tmp_path / "home"), "OPENBLAS_NUM_THREADS": "1"}
-    exe = Path(sys.executable).parent / "evorec"
-    proc = subprocess.run([str(exe), "eval", "--models", "pop,nope"], capture_output=True, text=True, env=env,
-                          cwd=REPO_ROOT, timeout=120)
-    assert proc.returncode != 0
-    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+def _cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> int:
+    """Run ``evorec`` in-process through its real entry point (error handling included); returns the exit code."""
+    from evorec.serving.cli.main import main
+    from evorec.settings import get_settings
+
+    monkeypatch.setenv("EVOREC_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    monkeypatch.setattr(sys, "argv", ["evorec", *args])
+    try:
+        main()
+    except SystemExit as e:
+        return int(e.code or 0)
+    finally:
+        get_settings.cache_clear()
+    return 0
+
+
+def test_cli_unknown_model_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code = _cli(monkeypatch, tmp_path, "eval", "--models", "pop,nope")
+    err = capsys.readouterr().err
+    assert code != 0
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and "unknown model(s) nope" in lines[0] and "itemknn" in lines[0]
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in err
+    assert _cli(monkeypatch, tmp_path, "eval", "--set", "pop") != 0
+    assert "MODEL.KEY=VALUE" in capsys.readouterr().err
 
 
-def test_cli_runs_and_writes(synthetic_dir: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "EVOREC_HOME": str(tmp_path / "home"), "OPENBLAS_NUM_THREADS": "1"}
-    exe = Path(sys.executable).parent / "evorec"
-    proc = subprocess.run([str(exe), "eval", "--dataset", "synthetic", "--path", str(synthetic_dir), "--models",
-                           "pop,markov", "--out", str(tmp_path / "runs"), "--name", "cli", "--k", "5,10",
-                           "--set", "markov.alpha=0.5", "--no-plots"],
-                          capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=180)
-    assert proc.returncode == 0, proc.stderr
+def test_cli_runs_and_writes(synthetic_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    code = _cli(monkeypatch, tmp_path, "eval", "--dataset", "synthetic", "--path", str(synthetic_dir), "--models",
+                "pop,markov", "--out", str(tmp_path / "runs"), "--name", "cli", "--k", "5,10",
+                "--set", "markov.alpha=0.5", "--no-plots")
+    out = capsys.readouterr()
+    assert code == 0, out.err
     data = json.loads((tmp_path / "runs" / "cli" / "metrics.json").read_text())
     assert data["config"]["overrides"] == {"markov": {"alpha": 0.5}}
-    assert data["config"]["ks"] == [5, 10] and "markov" in proc.stdout
+    assert data["config"]["ks"] == [5, 10] and "markov" in out.out
