@@ -162,22 +162,29 @@ def _summary_of(result: Any) -> str:
     return str(fn()) if callable(fn) else str(result)
 
 
-def ranked_summary(ranked: RankedList, evidence_chars: int = 160) -> str:
-    """Compact candidate table for the model: id, title, year, categories, evidence ids."""
+def clip(text: str, n: int = 200) -> str:
+    """Shorten at a word boundary (a cut number or date would be copied as a wrong fact)."""
+    if len(text) <= n:
+        return text
+    return text[:n].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def ranked_summary(ranked: RankedList, per_item: int = 2) -> str:
+    """Compact candidate table for the model: id, title, year, categories, and the first evidence of each."""
     lines = [f"{len(ranked.items)} candidates (only these ids may be recommended)"
              + (" [cold start: user has no history]" if ranked.cold_start else "")
              + (f" [shortfall: {ranked.shortfall}]" if ranked.shortfall else "") + ":"]
     for it in ranked.items:
         year = f", {it.year}" if it.year else ""
-        lines.append(f"- id={it.item_id} | {it.title}{year} | {'/'.join(it.categories)} | score {it.score:.3f} "
-                     f"| evidence: {', '.join(it.evidence_ids) or 'none'}")
-    cited = list(dict.fromkeys(e for it in ranked.items for e in it.evidence_ids))
+        lines.append(f"- id={it.item_id} | {it.title}{year} | {'/'.join(it.categories)} "
+                     f"| evidence: {', '.join(it.evidence_ids[:per_item + 1]) or 'none'}")
+    cited = list(dict.fromkeys(e for it in ranked.items for e in it.evidence_ids[:per_item]))
     if cited:
         lines.append("Evidence:")
         for eid in cited:
             ev = ranked.evidence.get(eid)
             if ev is not None:
-                lines.append(f"- {eid}: {ev.text[:evidence_chars]}")
+                lines.append(f"- {eid}: {clip(ev.text)}")
     return "\n".join(lines)
 
 
@@ -250,7 +257,7 @@ class BoundToolkit:
         events = list(getattr(h, "events", []) or [])
         per_event = _evidence_of(h) or _history_evidence(h)
         summary = _summary_of(h)
-        overall = Evidence(id="ev:history", kind="history", text=summary[:600], numbers=_category_shares(events),
+        overall = Evidence(id="ev:history", kind="history", text=summary, numbers=_category_shares(events),
                            dates={k: str(getattr(e, "date", "")) for k, e in
                                   (("first", events[0]), ("last", events[-1]))} if events else {})
         out.evidence = {overall.id: overall, **{e.id: e for e in per_event}}
@@ -301,7 +308,7 @@ class BoundToolkit:
 def _with_ids(summary: str, evidence: dict[str, Evidence], shown: int = 6) -> str:
     if not evidence:
         return summary
-    lines = [summary, "Evidence:"] + [f"- {eid}: {ev.text[:160]}" for eid, ev in list(evidence.items())[:shown]]
+    lines = [summary, "Evidence:"] + [f"- {eid}: {clip(ev.text)}" for eid, ev in list(evidence.items())[:shown]]
     return "\n".join(lines)
 
 
