@@ -1,6 +1,6 @@
 """One entry point for every dataset: ``load_dataset(name, path=None, settings=None)``.
 
-Names: ``synthetic`` (generated under ``settings.data_dir/synthetic`` on first use, seeded by
+Names: ``synthetic`` (``settings.data_dir/synthetic``, generated on first use with
 ``settings.synthetic_seed``), ``ml-100k`` (GroupLens files at ``path`` or ``settings.ml100k_path``),
 ``csv`` (the generic format; ``path`` required). Parsed datasets are cached per process, keyed on
 the files' size and mtime; callers get their own copy.
@@ -9,7 +9,6 @@ the files' size and mtime; callers get their own copy.
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 from evorec.errors import DataFormatError, InvalidRequestError
@@ -28,22 +27,17 @@ def synthetic_dir(settings: Settings) -> Path:
 
 
 def ensure_synthetic(settings: Settings, path: Path | None = None) -> Path:
-    """The synthetic dataset directory, generated if absent or generated with another seed."""
+    """The synthetic dataset directory, generated (seed ``settings.synthetic_seed``) if absent.
+
+    An existing dataset is used as it is, whatever seed or sizes made it (``evorec data generate``).
+    """
     directory = Path(path) if path is not None else synthetic_dir(settings)
-    truth = directory / GROUND_TRUTH_FILE
-    complete = all((directory / f).is_file() for f in (INTERACTIONS_FILE, ITEMS_FILE, GROUND_TRUTH_FILE))
-    if complete and path is None:
-        try:
-            seed = json.loads(truth.read_text(encoding="utf-8")).get("seed")
-        except (OSError, ValueError):
-            seed = None
-        if seed != settings.synthetic_seed:
-            complete = False
-    if not complete:
-        if path is not None and directory.exists() and any(directory.iterdir()):
-            raise DataFormatError(str(directory), f"not a synthetic dataset (needs {INTERACTIONS_FILE}, {ITEMS_FILE}, "
-                                                  f"{GROUND_TRUTH_FILE})")
-        generate_synthetic(directory, seed=settings.synthetic_seed)
+    if all((directory / f).is_file() for f in (INTERACTIONS_FILE, ITEMS_FILE, GROUND_TRUTH_FILE)):
+        return directory
+    if directory.exists() and any(directory.iterdir()):
+        raise DataFormatError(str(directory), f"not a complete synthetic dataset (needs {INTERACTIONS_FILE}, "
+                                              f"{ITEMS_FILE}, {GROUND_TRUTH_FILE}); run: evorec data generate")
+    generate_synthetic(directory, seed=settings.synthetic_seed)
     return directory
 
 
