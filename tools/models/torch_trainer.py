@@ -264,7 +264,7 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
     report = FitReport(model=name)
     best_state = copy.deepcopy(module.state_dict())
     best, best_epoch, bad = -1.0, 0, 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     lengths = np.array([len(w.items) for w in windows])
     bar = _progress(progress, cfg.epochs, name)
     for epoch in range(1, cfg.epochs + 1):
@@ -282,7 +282,8 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
             total += float(loss.detach())
             for k, v in parts.items():
                 parts_sum[k] = parts_sum.get(k, 0.0) + v
-        row = {"epoch": float(epoch), "loss": total / n_batches, "seconds": time.perf_counter() - t0}
+        row = {"epoch": float(epoch), "loss": total / n_batches, "seconds": time.perf_counter() - t0,
+               "cpu_seconds": time.process_time() - c0}  # CPU time: the wall time when uncontended (1 thread)
         row.update({k: v / n_batches for k, v in parts_sum.items()})
         if valid is not None and len(valid.histories):
             scores = score_histories(module, valid.histories, cfg.max_len, device, cfg.eval_batch_size)
