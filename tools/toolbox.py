@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from evorec.errors import ArtifactError, EvorecError, InvalidRequestError
+from evorec.errors import ArtifactError, EvorecError, InvalidRequestError, NotFoundError
 from evorec.settings import Settings, get_settings
 from evorec.tools.constraints import Constraints
 from evorec.tools.data.schema import Dataset
@@ -73,6 +73,13 @@ class Toolbox:
         name = dataset or (data.name if data is not None else settings.dataset)
         ds = data if data is not None else load_dataset(name, path=path, settings=settings)
         store = HistoryStore.open(settings, ds.name)
+        stored = store.manifest.get("fingerprint")
+        if not stored:
+            raise NotFoundError(f"dataset {ds.name!r} is not in the history store at {store.location}; run "
+                                f"`evorec ingest --dataset {ds.name}`")
+        if stored != ds.fingerprint():
+            raise ArtifactError(f"the history store holds other {ds.name!r} data (fingerprint {stored}, data is "
+                                f"{ds.fingerprint()}); run `evorec ingest --dataset {ds.name}`")
         forecast = None
         try:
             from evorec.tools.forecast.service import ForecastService

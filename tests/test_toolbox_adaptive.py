@@ -1,0 +1,136 @@
+"""The Toolbox facade end to end on a real embedded Chroma store, a tiny trained forecaster and fitted fusion
+weights: ranking, cold start, adaptive ingest (next answer reflects new events), forgetting a user, the CLI."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from evorec.errors import ArtifactError, InvalidRequestError
+from evorec.settings import Settings
+from evorec.tools.constraints import Constraints
+from evorec.tools.data.loader import load_dataset
+from evorec.tools.data.schema import Dataset
+from evorec.tools.forecast.artifacts import train_artifacts
+from evorec.tools.ranking.training import fit_fusion, load_fusion
+from evorec.tools.store.history import HistoryStore
+from evorec.tools.toolbox import Toolbox
+
+KNOWN_SOURCES = {"forecaster", "cooc", "trending", "semantic", "popular", "backfill"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, synthetic_dir: Path) -> Iterator[tuple[Settings, Dataset, Toolbox]]:
+    torch.set_num_threads(1)
+    settings = Settings(home=tmp_path_factory.mktemp("toolbox") / "home", chroma_mode="embedded", llm="none",
+                        threads=1, device="cpu")
+    ds = load_dataset("synthetic", path=synthetic_dir, settings=settings)
+    HistoryStore.open(settings, ds.name).ingest(ds, progress=False)
+    train_artifacts(ds, settings, epochs=2, progress=False, config={"hidden": 16, "blocks": 1, "heads": 1})
+    fit_fusion(settings, ds, progress=False)
+    tb = Toolbox.open(settings, data=ds)
+    yield settings, ds, tb
+    tb.close()
+
+
+def test_rank_candidates_returns_grounded_fused_list(env: tuple[Settings, Dataset, Toolbox]) -> None:
+    _, ds, tb = env
+    assert tb.health()["fusion"]["fitted"] is True
+    user = ds.interactions["user_id"].iloc[0]
+    r = tb.rank_candidates(user, Constraints(k=10, exclude_categories=["drama"]))
+    assert not r.cold_start and len(r.items) == 10 and r.shortfall is None
+    assert r.constraints.exclude_categories == ["Drama"]
+    seen = set(ds.user_events(user)["item_id"])
+    for it in r.items:
+        assert "Drama" not in it.categories and it.item_id not in seen
+        assert set(it.sources) <= KNOWN_SOURCES and it.sources
+        assert all(e in r.evidence for e in it.evidence_ids)
+        assert it.template_rationale
+    assert {"history", "rank", "explain", "total"} <= set(r.timings_ms)
+
+
+def test_trend_evidence_is_cited_when_a_category_rises(env: tuple[Settings, Dataset, Toolbox]) -> None:
+    _, ds, tb = env
+    cited = 0
+    for user in sorted(ds.interactions["user_id"].unique())[:30]:
+        r = tb.rank_candidates(user, Constraints(k=20))
+        for it in r.items:
+            for eid in it.evidence_ids:
+                assert eid in r.evidence
+                if eid.startswith("ev:trend:"):
+                    assert tb.detect_trends(user).get(eid.split(":", 2)[2]).label in ("rising", "emerging")
+                    cited += 1
+    assert cited > 0, "no rising/emerging category cited for 30 drifting users"
+
+
+def test_add_events_is_reflected_immediately(env: tuple[Settings, Dataset, Toolbox]) -> None:
+    _, ds, tb = env
+    user = ds.interactions["user_id"].iloc[5]
+    before = tb.rank_candidates(user, Constraints(k=5))
+    n_before = tb.forecast_interests(user).n_events
+    top = before.items[0].item_id
+    ts = int(ds.interactions["ts"].max()) + 3600
+    rep = tb.add_events([{"user_id": user, "item_id": top, "timestamp": ts, "rating": 5}])
+    assert rep.events_written == 1
+    after = tb.rank_candidates(user, Constraints(k=5))
+    assert top not in [it.item_id for it in after.items]
+    assert tb.forecast_interests(user).n_events == n_before + 1
+    assert tb.get_user_history(user, limit=1).events[-1].item_id == top
+
+
+def test_cold_start_user_warms_up_then_is_forgotten(env: tuple[Settings, Dataset, Toolbox]) -> None:
+    _, ds, tb = env
+    user = "brand-new-user"
+    cold = tb.rank_candidates(user, Constraints(k=5))
+    assert cold.cold_start and "ev:cold_start" in cold.evidence and not tb.known_user(user)
+    assert all(set(it.sources) <= {"popular", "trending", "backfill"} for it in cold.items)
+    ts = int(ds.interactions["ts"].max())
+    picks = [cold.items[0].item_id, cold.items[1].item_id, cold.items[2].item_id]
+    tb.add_events([{"user_id": user, "item_id": i, "timestamp": ts + 60 * k} for k, i in enumerate(picks)])
+    warm = tb.rank_candidates(user, Constraints(k=5))
+    assert not warm.cold_start and tb.known_user(user)
+    assert not set(picks) & {it.item_id for it in warm.items}
+    assert tb.delete_user(user).events_deleted == 3
+    assert tb.rank_candidates(user, Constraints(k=5)).cold_start
+
+
+def test_bad_requests_are_clear_errors(env: tuple[Settings, Dataset, Toolbox]) -> None:
+    _, _, tb = env
+    with pytest.raises(InvalidRequestError, match="unknown category"):
+        tb.rank_candidates("u0001", Constraints(include_categories=["Nope"]))
+
+
+def test_fusion_artifacts_refuse_other_data(env: tuple[Settings, Dataset, Toolbox]) -> None:
+    settings, ds, _ = env
+    assert load_fusion(settings, ds.name, ds.fingerprint()) is not None
+    with pytest.raises(ArtifactError, match="other data"):
+        load_fusion(settings, ds.name, "0" * 16)
+
+
+def test_cli_recommend_prints_items_sources_and_rationales(env: tuple[Settings, Dataset, Toolbox],
+                                                          synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, ds, _ = env
+    from evorec.serving.cli.main import app
+    from evorec.settings import get_settings
+
+    monkeypatch.setenv("EVOREC_HOME", str(settings.home))
+    monkeypatch.setenv("EVOREC_THREADS", "1")
+    get_settings.cache_clear()
+    user = ds.interactions["user_id"].iloc[2]
+    try:
+        res = CliRunner().invoke(app, ["recommend", user, "-k", "4", "--dataset", "synthetic", "--path",
+                                       str(synthetic_dir), "--exclude-genre", "Comedy", "--year-min", "1950"],
+                                 env={"COLUMNS": "200"})
+        bad = CliRunner().invoke(app, ["recommend", user, "-k", "0", "--dataset", "synthetic", "--path",
+                                       str(synthetic_dir)])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 0, res.output
+    assert "Recommended because" in res.output and re.search(r"ev:\w+:", res.output)
+    assert len(re.findall(r"^\s+\d\. Recommended because", res.output, flags=re.M)) == 4
+    assert bad.exit_code != 0
