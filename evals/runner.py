@@ -165,6 +165,17 @@ def mix_evaluation(data: SequenceData, cfg: EvalConfig, progress: bool, console:
                      methods={k: MixMethod(kl=v.kl, js=v.js) for k, v in report.methods.items()})
 
 
+def reuse_forecaster(name: str, model_cfg: dict, fitted: dict[str, Recommender]) -> bool:
+    """The fusion model trains a forecaster inside ``fit``; when this run already fitted one on the same split
+    with the same config, hand it over instead of training a second (identical) one."""
+    if name != "fusion" or "forecaster" not in fitted or "fitted_forecaster" in model_cfg:
+        return False
+    if model_cfg.get("forecaster") not in (None, fitted["forecaster"].config):
+        return False
+    model_cfg["fitted_forecaster"] = fitted["forecaster"]
+    return True
+
+
 def run_dir_for(cfg: EvalConfig) -> Path:
     name = cfg.run_name or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     path = cfg.out_dir / name
@@ -211,10 +222,13 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
     lengths = np.array([len(h) for h in split.test.histories], dtype=np.int64)
     valid = split.valid if len(split.valid.targets) else None
 
+    fitted: dict[str, Recommender] = {}
     for name in cfg.models:
         console.print(f"[bold cyan]{name}[/bold cyan]: fitting ...", highlight=False)
+        model_cfg = dict(cfg.overrides.get(name, {}))
+        reused = reuse_forecaster(name, model_cfg, fitted)
         try:
-            model = create_model(name, **cfg.overrides.get(name, {}))
+            model = create_model(name, **model_cfg)
         except (ValueError, TypeError) as e:
             raise InvalidRequestError(f"bad config for model {name}: {' '.join(str(e).split())[:300]}") from e
         seed_everything(cfg.seed)
@@ -222,7 +236,10 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
         fit = model.fit(split.train, valid, seed=cfg.seed, progress=progress)
         fit_s = time.perf_counter() - t0
         metrics, ranks, score_s = evaluate_model(model, split, cfg.ks, cfg.batch_size, user_counts)
-        res = ModelResult(name=name, config=dict(cfg.overrides.get(name, {})), metrics=metrics, fit_seconds=fit_s,
+        shown_cfg = dict(cfg.overrides.get(name, {}))
+        if reused:
+            shown_cfg["fitted_forecaster"] = "reused from this run (its fit time is not counted here)"
+        res = ModelResult(name=name, config=shown_cfg, metrics=metrics, fit_seconds=fit_s,
                           score_seconds=score_s, n_cases=len(ranks), fit=fit,
                           by_history_length=bucket_metrics(lengths, ranks))
         result.models.append(res)
@@ -231,7 +248,10 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
                       highlight=False)
         if on_model_done:
             on_model_done(res)
+        if name == "forecaster" and "fusion" in cfg.models:
+            fitted[name] = model
         del model
+    fitted.clear()
 
     if cfg.mix_eval and "forecaster" in cfg.models:
         result.mix = mix_evaluation(data, cfg, progress, console)

@@ -109,3 +109,15 @@ def test_cli_runs_and_writes(synthetic_dir: Path, tmp_path: Path, monkeypatch: p
     data = json.loads((tmp_path / "runs" / "cli" / "metrics.json").read_text())
     assert data["config"]["overrides"] == {"markov": {"alpha": 0.5}}
     assert data["config"]["ks"] == [5, 10] and "markov" in out.out
+
+
+def test_fusion_reuses_the_runs_forecaster_only_when_configs_match() -> None:
+    from evorec.evals.runner import reuse_forecaster
+    from evorec.tools.models import create_model
+
+    fc = create_model("forecaster", epochs=1)
+    cfg: dict = {}
+    assert reuse_forecaster("fusion", cfg, {"forecaster": fc}) and cfg["fitted_forecaster"] is fc
+    assert not reuse_forecaster("fusion", {"forecaster": {"epochs": 5}}, {"forecaster": fc})
+    assert reuse_forecaster("fusion", {"forecaster": {"epochs": 1}}, {"forecaster": fc})
+    assert not reuse_forecaster("fusion", {}, {}) and not reuse_forecaster("pop", {}, {"forecaster": fc})
