@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from test_api_fixtures import build_services, make_app
 
 from evorec.errors import InvalidRequestError
-from evorec.serving.api import create_app
 from evorec.serving.api.auth import KeyRing, parse_api_keys
 from evorec.serving.api.server import effective_host
 from evorec.settings import Settings
@@ -36,10 +36,11 @@ def test_keyring_lookup(tmp_path) -> None:
     assert not KeyRing(Settings(home=tmp_path)).enabled
 
 
-@pytest.fixture
-def keyed_client(tmp_path) -> TestClient:
-    settings = Settings(home=tmp_path, llm="none", api_keys="open,limited:alice", admin_key=SecretStr("root"))
-    return TestClient(create_app(settings), raise_server_exceptions=False)
+@pytest.fixture(scope="module")
+def keyed_client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    services = build_services(tmp_path_factory.getbasetemp() / "api-engines")
+    app = make_app(services, api_keys="open,limited:alice", admin_key=SecretStr("root"))
+    return TestClient(app, raise_server_exceptions=False)
 
 
 def test_missing_or_wrong_key_is_401(keyed_client: TestClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from test_api_fixtures import build_services
 
 from evorec.errors import ArtifactError, InvalidRequestError, NotFoundError, StoreUnavailableError
 from evorec.serving.api import create_app
@@ -58,9 +59,10 @@ def test_unknown_route_and_method_are_json(client: TestClient) -> None:
     assert r.status_code == 405 and r.json()["error"]["code"] == 405
 
 
-def test_store_down_is_503_and_health_says_why(tmp_path) -> None:
-    # http mode pointed at a port where nothing listens: the store is unreachable
-    settings = Settings(home=tmp_path, llm="none", chroma_mode="http", chroma_host="127.0.0.1", chroma_port=9)
+def test_store_down_is_503_and_health_says_why(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # the prepared home, but the store in http mode on a port where nothing listens: unreachable
+    prepared = build_services(tmp_path_factory.getbasetemp() / "api-engines").settings
+    settings = prepared.model_copy(update={"chroma_mode": "http", "chroma_host": "127.0.0.1", "chroma_port": 9})
     client = TestClient(create_app(settings), raise_server_exceptions=False)
     r = client.post("/v1/recommend", json={"user_id": "u1"})
     assert r.status_code == 503, r.text

@@ -28,29 +28,37 @@ from evorec.serving.api.live import free_port
 from evorec.serving.api.services import Services
 from evorec.settings import Settings
 
-API_SYNTHETIC = {"seed": 11, "n_users": 60, "n_items": 150}
+API_SYNTHETIC = {"n_users": 45, "n_items": 120}
 _lock = threading.Lock()
 _built: dict[str, Any] = {}
 
 
 def api_settings(home: Path, **overrides: Any) -> Settings:
-    return Settings(home=home, dataset="synthetic", chroma_mode="embedded", llm="none", **overrides)
+    return Settings(home=home, dataset="synthetic", chroma_mode="embedded", llm="none", threads=1, **overrides)
 
 
 def build_services(root: Path) -> Services:
-    """The real engines over a small synthetic dataset, under ``root`` (built once per process)."""
+    """The real engines over a small synthetic dataset, under ``root`` (built once per process):
+    generated data, ingested store, trained forecaster (2 epochs), fitted fusion ranker."""
     with _lock:
         if "services" not in _built:
             from evorec.agent.service import AgentService
-            from evorec.tools.data.synthetic import generate_synthetic
             from evorec.tools.toolbox import Toolbox
 
             settings = api_settings(root / "home")
-            generate_synthetic(settings.data_dir / "synthetic", **API_SYNTHETIC)
+            prepare_small(settings)
             toolbox = Toolbox.open(settings, "synthetic")
             agent = AgentService(toolbox, settings)
             _built["services"] = Services(settings, toolbox=toolbox, agent=agent)
         return _built["services"]
+
+
+def prepare_small(settings: Settings) -> None:
+    from evorec.serving.api.prepare import prepare
+    from evorec.tools.data.synthetic import generate_synthetic
+
+    generate_synthetic(settings.data_dir / "synthetic", seed=settings.synthetic_seed, **API_SYNTHETIC)
+    prepare(settings, "synthetic", epochs=2)
 
 
 def known_users(services: Services, n: int = 5) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_api_fixtures import API_SYNTHETIC, build_services, make_app, parse_sse, uvicorn_server
+from test_api_fixtures import build_services, make_app, parse_sse, uvicorn_server
 
 from evorec.serving.api.live import LiveServer, free_port
 from evorec.serving.api.loadgen import run_load
@@ -28,24 +28,21 @@ REPO = Path(__file__).resolve().parent.parent
 
 PREPARE = """
 import sys
-from evorec.settings import Settings
-from evorec.tools.data.synthetic import generate_synthetic
+from test_api_fixtures import api_settings, prepare_small
 from evorec.tools.data.loader import load_dataset
-from evorec.tools.toolbox import Toolbox
-s = Settings(home=sys.argv[1], dataset="synthetic", llm="none")
-generate_synthetic(s.data_dir / "synthetic", **{spec})
-tb = Toolbox.open(s, "synthetic")
+s = api_settings(sys.argv[1])
+prepare_small(s)
 ds = load_dataset("synthetic", settings=s)
-counts = ds.interactions["user_id"].value_counts()
-print(",".join(str(u) for u in counts.index[:20]))
+print(",".join(str(u) for u in ds.interactions["user_id"].value_counts().index[:20]))
 print(",".join(str(i) for i in ds.items["item_id"]))
 """
 
 
 def prepare_home(home: Path) -> tuple[list[str], list[str]]:
-    """Generate + ingest the small synthetic dataset under ``home`` in a subprocess; (users, item ids)."""
-    out = subprocess.run([sys.executable, "-c", PREPARE.format(spec=API_SYNTHETIC), str(home)], check=True,
-                         capture_output=True, text=True, timeout=900, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    """Generate, ingest, train and fit the small synthetic dataset under ``home`` in a subprocess
+    (this process must not hold the embedded store a server will open); returns (users, item ids)."""
+    out = subprocess.run([sys.executable, "-c", PREPARE, str(home)], check=True, capture_output=True, text=True,
+                         timeout=900, cwd=REPO / "tests", env={**os.environ, "HF_HUB_OFFLINE": "1"})
     users, items = out.stdout.strip().splitlines()[-2:]
     return users.split(","), items.split(",")
 

@@ -60,12 +60,14 @@ def _top(scores: dict[str, float]) -> list[str]:
     return [c for c, _ in sorted(scores.items(), key=lambda kv: -kv[1]) if c != "(none)"][:MAX_CATEGORIES]
 
 
-def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestForecast, events: list[Any]) -> bytes:
+def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestForecast | None,
+                        events: list[Any]) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    mix = forecast.forecast_mix if forecast is not None else {}
     fig = Figure(figsize=(8.4, 4.4), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     now: float | None = None
@@ -77,7 +79,7 @@ def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestFore
         centres = (edges[:-1] + edges[1:]) / 2
         width = float(trends.bucket_width_s or (edges[1] - edges[0]))
         now = float(edges[-1])
-        scores = {t.category: t.recent_share + t.forecast.window_mean + forecast.forecast_mix.get(t.category, 0.0)
+        scores = {t.category: t.recent_share + t.forecast.window_mean + mix.get(t.category, 0.0)
                   for t in trends.categories}
         shown = _top(scores)
         for rank, (color, cat) in enumerate(zip(PALETTE, shown, strict=False)):
@@ -103,7 +105,7 @@ def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestFore
     else:
         centres, shares = observed_shares(events)
         scores = {c: float(np.nansum(v)) for c, v in shares.items()}
-        for c, v in forecast.forecast_mix.items():
+        for c, v in mix.items():
             scores[c] = scores.get(c, 0.0) + v
         shown = _top(scores)
         if centres.size:
@@ -119,8 +121,8 @@ def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestFore
     if future_end is None:
         future_end = datetime.now(UTC).timestamp()
     for color, cat in zip(PALETTE, shown, strict=False):
-        if cat in forecast.forecast_mix:
-            ax.scatter(_dates(future_end), [forecast.forecast_mix[cat]], color=color, marker="D", s=30, zorder=3,
+        if cat in mix:
+            ax.scatter(_dates(future_end), [mix[cat]], color=color, marker="D", s=30, zorder=3,
                        edgecolors="black", linewidths=0.5)
     if now is not None:
         ax.axvline(_dates(now)[0], color="#999", lw=0.8, ls=":")
@@ -128,7 +130,7 @@ def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestFore
     ax.set_ylim(0, 1.08)
     ax.set_ylabel("share of the user's events")
     title = f"Interest evolution, user {user_id}"
-    if forecast.cold_start:
+    if forecast is not None and forecast.cold_start:
         title += " (no history: population mix)"
     elif not trends.ok:
         title += " (short history: no trend fits)"

@@ -1,4 +1,4 @@
-"""Retraining as a background job: a separate ``evorec train`` process, so serving never blocks.
+"""Retraining as a background job in its own process (forecaster, then fusion), so serving never blocks.
 
 Job records are JSON files under ``HOME/jobs/`` so any worker can report any job's status.
 When a job succeeds, the serving engines are reopened on the new artifacts.
@@ -30,7 +30,8 @@ class JobConflictError(EvorecError):
 
 
 def train_command(dataset: str, req: RetrainRequest) -> list[str]:
-    cmd = [sys.executable, "-m", "evorec.serving.cli.main", "train", "--dataset", dataset, "--seed", str(req.seed)]
+    cmd = [sys.executable, "-m", "evorec.serving.api.prepare", "--no-ingest", "--dataset", dataset,
+           "--seed", str(req.seed)]
     if req.epochs is not None:
         cmd += ["--epochs", str(req.epochs)]
     return cmd

@@ -65,7 +65,7 @@ class SessionDeleted(BaseModel):
 class EventIn(Strict):
     user_id: UserId
     item_id: ItemId
-    ts: Annotated[int, Field(ge=0, le=MAX_TS)] | AwareDatetime | None = Field(
+    ts: Annotated[int, Field(ge=0, le=MAX_TS)] | Annotated[AwareDatetime, Field(strict=True)] | None = Field(
         None, description="Unix seconds or an ISO-8601 datetime with offset; default: now.")
     rating: float | None = Field(None, ge=-1e6, le=1e6)
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")] | None = \

@@ -95,7 +95,7 @@ async function loadChart() {
   if (!state.user) return;
   const img = $("interest-chart");
   const cap = $("chart-caption");
-  cap.textContent = "loading chart…";
+  if (img.hidden) cap.textContent = "loading chart…";
   try {
     const resp = await fetch("/v1/users/" + encodeURIComponent(state.user) + "/interests.png", { headers: headers() });
     if (!resp.ok) throw new Error(await errorText(resp));
@@ -246,7 +246,7 @@ function card(item) {
   c.dataset.itemId = item.item_id;
   const head = el("div", "head");
   head.append(el("span", "rank", "#" + item.rank), el("span", "title", item.title));
-  const meta = [item.year, (item.categories || []).join(", "), "score " + Number(item.score).toFixed(3)]
+  const meta = [item.year, (item.categories || []).join(", "), "score " + Number(item.score).toFixed(2)]
     .filter(Boolean).join(" · ");
   const sources = (item.sources || []).length ? " · via " + item.sources.join(", ") : "";
   const r = el("div", "rationale");

@@ -48,18 +48,20 @@ def _toolbox_components(services: Services) -> dict[str, ComponentHealth]:
         report = services.toolbox.health()
     except Exception as e:  # health must answer whatever is broken
         return {"store": ComponentHealth(ok=False, detail=f"{type(e).__name__}: {e}"[:300])}
-    out: dict[str, ComponentHealth] = {}
-    for name, value in report.items():
-        if isinstance(value, dict):
-            ok = bool(value.get("ok", True))
-            detail = str(value.get("detail", ""))
-            info = {k: v for k, v in value.items() if k not in {"ok", "detail"}}
-            out[name] = ComponentHealth(ok=ok, detail=detail, info=info)
-        else:
-            out[name] = ComponentHealth(ok=bool(value), detail=str(value) if not isinstance(value, bool) else "")
-    if not out:
-        out["toolbox"] = ComponentHealth(ok=True)
-    return out
+    store = dict(report.get("store") or {})
+    store_ok = bool(store.pop("ok", False))
+    forecaster = report.get("forecaster") or {}
+    fusion = report.get("fusion") or {}
+    artifacts_ok = bool(forecaster.get("loaded")) and bool(fusion.get("fitted"))
+    missing = [name for name, ok in (("forecaster", forecaster.get("loaded")), ("fusion ranker", fusion.get("fitted")))
+               if not ok]
+    return {
+        "store": ComponentHealth(ok=store_ok, detail=str(store.get("error", "")) if not store_ok else "",
+                                 info={**store, "cached_users": report.get("cached_users")}),
+        "artifacts": ComponentHealth(ok=artifacts_ok, info={"forecaster": forecaster, "fusion": fusion},
+                                     detail="" if artifacts_ok else f"missing {', '.join(missing)}: ranking degraded; "
+                                     "run `evorec train` (or POST /v1/admin/retrain)"),
+    }
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
@@ -67,7 +69,7 @@ def healthz(request: Request, services: Services = Depends(get_services)) -> JSO
     settings = services.settings
     components = _toolbox_components(services)
     components["llm"] = probe_llm(settings)
-    store_ok = all(c.ok for n, c in components.items() if n in {"store", "toolbox"})
+    store_ok = components["store"].ok
     if not store_ok:
         status = "unavailable"
     elif all(c.ok for c in components.values()):

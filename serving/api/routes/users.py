@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from evorec.errors import ArtifactError
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.charts import render_interest_png
 from evorec.serving.api.deps import get_services
@@ -25,7 +26,16 @@ class Interests(BaseModel):
     user_id: str
     known: bool
     trends: UserTrends = Field(description="Per-category trend fits (statsmodels), labels and forecasts.")
-    forecast: InterestForecast = Field(description="The sequence forecaster's current vs forecast category mix.")
+    forecast: InterestForecast | None = Field(description="The sequence forecaster's current vs forecast category "
+                                                          "mix; null when no forecaster is trained (see notes).")
+    notes: list[str] = Field(default_factory=list)
+
+
+def _forecast(services: Services, user_id: str) -> tuple[InterestForecast | None, list[str]]:
+    try:
+        return services.toolbox.forecast_interests(user_id), []
+    except ArtifactError as e:
+        return None, [str(e)]
 
 
 @router.get("/v1/users/{user_id}/history", response_model=UserHistory, responses={401: {}, 403: {}, 503: {}})
@@ -46,8 +56,9 @@ def interests(user_id: str = UserPath, principal: Principal = Depends(require_pr
     check_user(principal, user_id)
     tb = services.toolbox
     trends = tb.detect_trends(user_id)
-    forecast = tb.forecast_interests(user_id)
-    return Interests(user_id=user_id, known=bool(tb.known_user(user_id)), trends=trends, forecast=forecast)
+    forecast, notes = _forecast(services, user_id)
+    return Interests(user_id=user_id, known=bool(tb.known_user(user_id)), trends=trends, forecast=forecast,
+                     notes=notes)
 
 
 @router.get("/v1/users/{user_id}/interests.png", response_class=Response,
@@ -59,7 +70,7 @@ def interests_png(user_id: str = UserPath, principal: Principal = Depends(requir
     tb = services.toolbox
     history = tb.get_user_history(user_id, limit=HISTORY_FOR_CHART)
     trends = tb.detect_trends(user_id)
-    forecast = tb.forecast_interests(user_id)
+    forecast, _ = _forecast(services, user_id)
     png = render_interest_png(user_id, trends, forecast, list(history.events))
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
