@@ -30,6 +30,8 @@ from evorec.tools.models import register
 from evorec.tools.models.sasrec_ce import SASRecConfig, SASRecNet, TorchSequenceRecommender
 from evorec.tools.models.torch_trainer import GAP_BUCKETS, gap_buckets_torch, last_hidden
 
+AGE_BUCKETS = 40  # 0 unknown release year, 1 released after the query year, 2.. age in years (capped)
+
 
 class ForecasterConfig(SASRecConfig):
     use_text: bool = True
@@ -37,11 +39,12 @@ class ForecasterConfig(SASRecConfig):
     horizon: int = Field(10, ge=1, description="Events ahead whose category mix the interest head predicts.")
     mix_weight: float = Field(0.5, ge=0, description="Weight of the category-mix KL in the loss (0 = off).")
     text_dropout: float = Field(0.0, ge=0, lt=1)
+    use_item_age: bool = Field(True, description="Learned score bias by item age (query year - release year).")
 
 
 class ForecasterNet(SASRecNet):
     def __init__(self, n_items: int, cfg: ForecasterConfig, text_emb: np.ndarray | None,
-                 cat_w: np.ndarray, n_text: int | None = None) -> None:
+                 cat_w: np.ndarray, n_text: int | None = None, item_years: np.ndarray | None = None) -> None:
         super().__init__(n_items, cfg)
         d = cfg.hidden
         self.cfg_f = cfg
@@ -60,6 +63,11 @@ class ForecasterNet(SASRecNet):
             nn.init.zeros_(self.time_bias.weight)
             nn.init.normal_(self.gap_emb.weight, std=0.02)
         self.register_buffer("cat_w", torch.as_tensor(cat_w, dtype=torch.float32))
+        if cfg.use_item_age:
+            years = np.full(n_items + 1, -1, np.int64) if item_years is None else np.asarray(item_years, np.int64)
+            self.register_buffer("item_years", torch.as_tensor(years))
+            self.age_bias = nn.Embedding(AGE_BUCKETS, 1)
+            nn.init.zeros_(self.age_bias.weight)
         self.mix_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cat_w.shape[1]))
         nn.init.zeros_(self.mix_head[-1].weight)
         nn.init.zeros_(self.mix_head[-1].bias)
@@ -91,6 +99,18 @@ class ForecasterNet(SASRecNet):
 
     def output_embeddings(self) -> Tensor:
         return self.item_table()
+
+    def item_logits(self, hidden: Tensor, batch: dict[str, Tensor], rows: Tensor | None = None,
+                    items: Tensor | None = None) -> Tensor:
+        logits = super().item_logits(hidden, batch, rows, items)
+        if not self.cfg_f.use_item_age:
+            return logits
+        qyear = batch["years"][rows] if rows is not None else batch["years"][:, -1]  # query time of each row
+        uniq, inv = torch.unique(qyear, return_inverse=True)
+        years = self.item_years if items is None else self.item_years[items]
+        age = (uniq[:, None] - years[None, :]).clamp(-1, AGE_BUCKETS - 3) + 2  # 1.., 1 = not yet released
+        age = torch.where(years[None, :] < 0, torch.zeros_like(age), age)  # 0 = unknown release year
+        return logits + self.age_bias(age).squeeze(-1)[inv]
 
     def observed_mixes(self, items: Tensor) -> tuple[Tensor, Tensor]:
         """Per position: mix of the last ``horizon`` events and of all events so far (in the window)."""
@@ -134,7 +154,8 @@ class Forecaster(TorchSequenceRecommender):
 
     def build(self, data: SequenceData) -> nn.Module:
         self.category_names = list(data.category_names)
-        return ForecasterNet(data.n_items, self.cfg, data.item_text_emb, category_weights(data.item_categories))
+        return ForecasterNet(data.n_items, self.cfg, data.item_text_emb, category_weights(data.item_categories),
+                             item_years=data.item_years)
 
     def dims(self) -> dict[str, Any]:
         net = self._require_net()

@@ -88,6 +88,11 @@ def time_features(times: np.ndarray) -> np.ndarray:
     return gaps
 
 
+def calendar_years(times: np.ndarray) -> np.ndarray:
+    """UTC calendar year of each unix timestamp."""
+    return np.asarray(times, dtype="datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
+
+
 def gap_buckets_torch(seconds: Tensor) -> Tensor:
     """Torch twin of :func:`gap_buckets` (pairwise time differences inside attention)."""
     s = seconds.clamp_min(0).double()
@@ -102,6 +107,7 @@ class Window:
     items: np.ndarray
     gaps: np.ndarray
     times: np.ndarray  # seconds since the slice's first input
+    years: np.ndarray  # calendar year of each input event (the query time of its prediction)
     targets: np.ndarray
     extras: dict[str, np.ndarray]
 
@@ -121,12 +127,13 @@ def make_windows(histories: list[History], max_len: int, extras_fn: ExtrasFn | N
         if n < 2:
             continue
         gaps = time_features(h.times)
+        years = calendar_years(h.times)
         extras = extras_fn(h) if extras_fn else {}
         end = n - 1  # inputs are positions [start, end); targets [start+1, end+1)
         while end > 0:
             start = max(0, end - max_len)
             rel = h.times[start:end] - h.times[start]
-            out.append(Window(h.items[start:end], gaps[start:end], rel, h.items[start + 1:end + 1],
+            out.append(Window(h.items[start:end], gaps[start:end], rel, years[start:end], h.items[start + 1:end + 1],
                               {k: v[start:end] for k, v in extras.items()}))
             end = start
     return out
@@ -147,6 +154,7 @@ def collate(windows: list[Window], max_len: int) -> dict[str, np.ndarray]:
         "items": _left_pad([w.items for w in windows], length),
         "gaps": _left_pad([w.gaps for w in windows], length),
         "times": _left_pad([w.times for w in windows], length),
+        "years": _left_pad([w.years for w in windows], length),
         "targets": _left_pad([w.targets for w in windows], length),
     }
     for key in windows[0].extras:
@@ -157,14 +165,16 @@ def collate(windows: list[Window], max_len: int) -> dict[str, np.ndarray]:
 
 def histories_batch(histories: list[History], max_len: int) -> dict[str, np.ndarray]:
     """Inference batch: the last ``max_len`` events of each history, left-padded."""
-    items, gaps, times = [], [], []
+    items, gaps, times, years = [], [], [], []
     for h in histories:
         items.append(h.items[-max_len:])
+        years.append(calendar_years(h.times[-max_len:]))
         gaps.append(time_features(h.times)[-max_len:])
         t = h.times[-max_len:]
         times.append(t - t[0] if len(t) else t)
     length = max(1, min(max_len, max((len(h) for h in histories), default=1)))
-    return {"items": _left_pad(items, length), "gaps": _left_pad(gaps, length), "times": _left_pad(times, length)}
+    return {"items": _left_pad(items, length), "gaps": _left_pad(gaps, length), "times": _left_pad(times, length),
+            "years": _left_pad(years, length)}
 
 
 def to_tensors(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, Tensor]:
