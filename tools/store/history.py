@@ -24,8 +24,9 @@ import hashlib
 import math
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -109,11 +110,13 @@ class _SharedCache:
         self.items: _ItemTable | None = None
         self.users: OrderedDict[str, list[_Row]] = OrderedDict()
         self.events_count: int | None = None
+        self.complete = False  # every user's rows are loaded (warm()): a missing user has no events
 
     def clear(self, users: Iterable[str] | None = None, items: bool = False) -> None:
         with self.lock:
             if users is None:
                 self.users.clear()
+                self.complete = False
             else:
                 for u in users:
                     self.users.pop(u, None)
@@ -216,10 +219,11 @@ class HistoryStore:
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, ds: Dataset, progress: bool = True, on_batch: Callable[[int, int], None] | None = None,
-               batch_size: int = BATCH) -> IngestReport:
+               batch_size: int = BATCH, workers: int = 2) -> IngestReport:
         """Upsert the dataset's items and events; resumable, idempotent.
 
-        ``on_batch(written, total)`` is called after each events batch (progress hooks, tests).
+        ``on_batch(written, total)`` is called after each finished events batch (progress hooks, tests);
+        an exception it raises aborts the ingest like a kill would (batches in flight still land).
         A store holding another version of the dataset (other fingerprint) is rebuilt.
         """
         start = time.perf_counter()
@@ -232,38 +236,56 @@ class HistoryStore:
         self._call(self._events_col.modify, metadata={
             "dataset": self.dataset, "fingerprint": fp, "complete": False, "source": ds.source or ds.name})
         self._cache.clear(items=True)
+        inter = ds.interactions
+        users = inter["user_id"].tolist()
+        items = inter["item_id"].tolist()
+        ts = inter["ts"].to_numpy(np.int64)
+        rows = inter["row"].to_numpy(np.int64)
+        ratings = inter["rating"].to_numpy(np.float64)
+        ids = event_ids(users, items, ts.tolist())
 
-        with progress_bar(progress) as bar:
-            report.items_total, report.items_embedded = self._ingest_items(ds, bar)
-            inter = ds.interactions
-            users = inter["user_id"].tolist()
-            items = inter["item_id"].tolist()
-            ts = inter["ts"].to_numpy(np.int64)
-            ids = event_ids(users, items, ts.tolist())
+        def write(sel: np.ndarray) -> int:
+            metas = []
+            for i in sel:
+                m: dict[str, Any] = {"user_id": users[i], "item_id": items[i], "ts": int(ts[i]), "row": int(rows[i])}
+                if not math.isnan(ratings[i]):
+                    m["rating"] = float(ratings[i])
+                metas.append(m)
+            self._call(self._events_col.upsert, ids=[ids[i] for i in sel], embeddings=_time_vector(ts[sel]),
+                       metadatas=metas)
+            return len(sel)
+
+        # Items are embedded in one thread while events are upserted by ``workers`` others: the two do not
+        # depend on each other, and torch and Chroma's Rust core both release the GIL.
+        workers = max(1, workers)
+        with progress_bar(progress) as bar, ThreadPoolExecutor(max_workers=workers + 1) as pool:
+            items_job = pool.submit(self._ingest_items, ds, bar)
             present = self._existing_ids(self._events_col)
             todo = np.array([i for i, eid in enumerate(ids) if eid not in present], dtype=np.int64)
             report.events_total = len(ids)
             report.events_skipped = len(ids) - len(todo)
-            rows = inter["row"].to_numpy(np.int64)
-            ratings = inter["rating"].to_numpy(np.float64)
             task = bar.add_task(f"events → {self._events_name}", total=len(todo))
-            written = 0
             batch_size = max(1, min(batch_size, self._max_batch()))
-            for s in range(0, len(todo), batch_size):
-                sel = todo[s:s + batch_size]
-                metas = []
-                for i in sel:
-                    m: dict[str, Any] = {"user_id": users[i], "item_id": items[i], "ts": int(ts[i]),
-                                         "row": int(rows[i])}
-                    if not math.isnan(ratings[i]):
-                        m["rating"] = float(ratings[i])
-                    metas.append(m)
-                self._call(self._events_col.upsert, ids=[ids[i] for i in sel], embeddings=_time_vector(ts[sel]),
-                           metadatas=metas)
-                written += len(sel)
-                bar.update(task, advance=len(sel))
-                if on_batch is not None:
-                    on_batch(written, len(todo))
+            batches = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
+            pending: deque[Future[int]] = deque()
+            written = 0
+            try:
+                for sel in batches:
+                    pending.append(pool.submit(write, sel))
+                    while len(pending) >= workers:
+                        written += pending.popleft().result()
+                        bar.update(task, completed=written)
+                        if on_batch is not None:
+                            on_batch(written, len(todo))
+                while pending:
+                    written += pending.popleft().result()
+                    bar.update(task, completed=written)
+                    if on_batch is not None:
+                        on_batch(written, len(todo))
+                report.items_total, report.items_embedded = items_job.result()
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
             report.events_written = written
         report.users_touched = int(inter["user_id"].nunique())
         self._call(self._events_col.modify, metadata={
@@ -326,6 +348,7 @@ class HistoryStore:
         with self._cache.lock:
             if self._cache.events_count != n:
                 self._cache.users.clear()
+                self._cache.complete = False
                 if self._cache.items is not None and self._cache.items.count != self._call(self._items_col.count):
                     self._cache.items = None
                 self._cache.events_count = n
@@ -351,6 +374,11 @@ class HistoryStore:
             self._cache.items = table
             return table
 
+    @staticmethod
+    def _row(eid: str, m: dict[str, Any]) -> _Row:
+        return _Row(int(m["ts"]), int(m.get("row", 0)), eid, str(m["item_id"]),
+                    float(m["rating"]) if "rating" in m else None)
+
     def _user_rows(self, user_id: str) -> list[_Row]:
         self._validate_cache()
         with self._cache.lock:
@@ -358,16 +386,56 @@ class HistoryStore:
             if rows is not None:
                 self._cache.users.move_to_end(user_id)
                 return rows
+            if self._cache.complete:
+                return []
+        return self._fetch_user(user_id)
+
+    def _fetch_user(self, user_id: str) -> list[_Row]:
         got = self._call(self._events_col.get, where={"user_id": user_id}, include=["metadatas"])
-        rows = [_Row(int(m["ts"]), int(m.get("row", 0)), eid, str(m["item_id"]),
-                     float(m["rating"]) if "rating" in m else None)
-                for eid, m in zip(got["ids"], got["metadatas"], strict=True)]
-        rows.sort(key=lambda r: (r.ts, r.row, r.event_id))
+        rows = sorted((self._row(eid, m) for eid, m in zip(got["ids"], got["metadatas"], strict=True)),
+                      key=lambda r: (r.ts, r.row, r.event_id))
         with self._cache.lock:
             self._cache.users[user_id] = rows
-            while len(self._cache.users) > USER_CACHE_SIZE:
+            while not self._cache.complete and len(self._cache.users) > USER_CACHE_SIZE:
                 self._cache.users.popitem(last=False)
         return rows
+
+    def warm(self, page: int = 20_000) -> int:
+        """Load every event into the per-process cache in one scan; later history reads never touch Chroma.
+
+        For long-lived processes (API server, agent). Writes through any store object keep it exact;
+        in ``http`` mode a write by another process drops it back to per-user reads. Returns the events loaded.
+        """
+        self._validate_cache()
+        n = self._call(self._events_col.count)
+        by_user: dict[str, list[_Row]] = {}
+        for offset in range(0, n, page):
+            got = self._call(self._events_col.get, include=["metadatas"], limit=page, offset=offset)
+            for eid, m in zip(got["ids"], got["metadatas"], strict=True):
+                by_user.setdefault(str(m["user_id"]), []).append(self._row(eid, m))
+        for rows in by_user.values():
+            rows.sort(key=lambda r: (r.ts, r.row, r.event_id))
+        with self._cache.lock:
+            self._cache.users = OrderedDict(by_user)
+            self._cache.complete = True
+            self._cache.events_count = n if self.settings.chroma_mode == "http" else None
+        self._items()
+        return sum(len(r) for r in by_user.values())
+
+    def _refresh_users(self, users: Iterable[str]) -> None:
+        """After a write: drop the users' cached rows, or refetch them when the cache holds everyone."""
+        users = list(users)
+        with self._cache.lock:
+            complete = self._cache.complete
+            for u in users:
+                self._cache.users.pop(u, None)
+        if complete:
+            for u in users:
+                self._fetch_user(u)
+        if self.settings.chroma_mode == "http":  # our own write moved the count: keep what we know is exact
+            n = self._call(self._events_col.count)
+            with self._cache.lock:
+                self._cache.events_count = n
 
     def _event(self, r: _Row, items: _ItemTable, similarity: float | None = None) -> HistoryEvent:
         p = items.index.get(r.item_id)
@@ -490,7 +558,7 @@ class HistoryStore:
             self._call(self._events_col.upsert, ids=ids[s:s + BATCH],
                        embeddings=_time_vector(np.array(ts[s:s + BATCH])), metadatas=metas[s:s + BATCH])
         users = {e.user_id for e in events}
-        self._cache.clear(users=users)
+        self._refresh_users(users)
         report.items_total = items.count
         report.events_total = len(ids)
         report.events_skipped = len(old_rows)
@@ -506,5 +574,5 @@ class HistoryStore:
         ids = got["ids"]
         for s in range(0, len(ids), BATCH):
             self._call(self._events_col.delete, ids=ids[s:s + BATCH])
-        self._cache.clear(users=[user_id])
+        self._refresh_users([user_id])
         return len(ids)

@@ -1,0 +1,147 @@
+"""History-store benchmark: ML-100K ingest into a fresh embedded Chroma, and 200-event history fetches.
+
+Goals (issue 2): ingest of 100,000 events / 1,682 items in <= 60 s on 2 cores; p95 of a 200-event
+history fetch <= 10 ms. Each figure is printed beside a baseline run in the same process:
+
+* ingest baseline — events carrying a copy of their item's 384-d vector (the obvious design),
+  timed on the first ``--baseline-events`` events against our 1-d event vectors on the same events;
+* fetch baseline — a raw ``collection.get(where={"user_id": u})`` per call, against
+  ``HistoryStore.user_history(u, limit=200)`` (cold: first fetch; warm: per-process cache).
+
+Repeat:  OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_store.py [--threads 2] [--path DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.array(xs) * 1e3, q))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--path", type=Path, default=None, help="MovieLens-100K directory (default settings).")
+    ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (the machine is shared).")
+    ap.add_argument("--baseline-events", type=int, default=10_000, help="Events in the ingest baseline run.")
+    ap.add_argument("--fetches", type=int, default=300, help="History fetches per measurement.")
+    ap.add_argument("--keep", action="store_true", help="Keep the temporary store.")
+    args = ap.parse_args()
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+
+    from evorec.settings import Settings
+    from evorec.tools.data.loader import load_dataset
+    from evorec.tools.store.client import get_client
+    from evorec.tools.store.embedder import get_embedder
+    from evorec.tools.store.history import HistoryStore, event_ids
+
+    tmp = Path(tempfile.mkdtemp(prefix="evorec-bench-"))
+    settings = Settings(home=tmp, chroma_mode="embedded")
+    try:
+        print(f"# bench_store: threads={args.threads}, cpus={os.cpu_count()}, load avg {os.getloadavg()[0]:.1f}")
+        t0 = time.perf_counter()
+        ds = load_dataset("ml-100k", path=args.path, settings=settings)
+        t_load = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        get_embedder("cpu")
+        t_model = time.perf_counter() - t0
+        store = HistoryStore.open(settings.with_overrides(device="cpu"), "ml-100k")
+        report = store.ingest(ds, progress=True)
+        t_total = t_load + t_model + report.seconds
+        ok = "OK" if t_total <= 60 else "OVER GOAL"
+        print(f"\ningest ML-100K ({report.events_written} events, {report.items_embedded} items embedded) into a "
+              f"fresh embedded store: {t_total:.1f} s  [goal <= 60 s: {ok}]")
+        print(f"  parse {t_load:.1f} s + model load {t_model:.1f} s + embed/upsert {report.seconds:.1f} s")
+        again = store.ingest(ds, progress=False)
+        print(f"  re-ingest (idempotent, nothing to write): {again.seconds:.1f} s, "
+              f"{again.events_skipped} events skipped")
+
+        # ---- ingest baseline: 384-d item vectors copied onto every event, same events, same batch size
+        n = min(args.baseline_events, len(ds.interactions))
+        inter = ds.interactions.iloc[:n]
+        ids, matrix = store.item_embeddings()
+        pos = {iid: i for i, iid in enumerate(ids)}
+        client = get_client(settings)
+        ev_ids = event_ids(inter["user_id"].tolist(), inter["item_id"].tolist(), inter["ts"].tolist())
+        metas = [{"user_id": u, "item_id": i, "ts": int(t), "row": int(r), "rating": float(x)}
+                 for u, i, t, r, x in zip(inter["user_id"], inter["item_id"], inter["ts"], inter["row"],
+                                          inter["rating"], strict=True)]
+        timings = {}
+        for label, dim in (("item vectors (384-d) on events [baseline]", 384), ("1-d event vectors [ours]", 1)):
+            col = client.get_or_create_collection(f"bench{dim}", embedding_function=None,
+                                                  configuration={"hnsw": {"space": "cosine" if dim > 1 else "l2"}})
+            t0 = time.perf_counter()
+            for s in range(0, n, 5000):
+                sl = slice(s, s + 5000)
+                emb = (matrix[[pos[i] for i in inter["item_id"].iloc[sl]]] if dim > 1
+                       else (inter["ts"].iloc[sl].to_numpy(np.float64) / 31_557_600).astype(np.float32)[:, None])
+                col.upsert(ids=ev_ids[sl], embeddings=emb, metadatas=metas[sl])
+            timings[label] = time.perf_counter() - t0
+            client.delete_collection(f"bench{dim}")
+        base = timings["item vectors (384-d) on events [baseline]"]
+        print(f"\nevent upsert, {n} events:")
+        for label, secs in timings.items():
+            print(f"  {label:45s} {secs:6.2f} s   {n / secs:8.0f} ev/s   x{base / secs:.2f} vs baseline")
+
+        # ---- history fetch: users with >= 200 events, their last 200
+        counts = ds.interactions["user_id"].value_counts()
+        heavy = counts[counts >= 200].index.tolist()
+        rng = np.random.default_rng(0)
+        picks = [heavy[int(i)] for i in rng.integers(0, len(heavy), size=args.fetches)]
+        raw_col = client.get_collection("events__ml-100k", embedding_function=None)
+        raw, cold, warm = [], [], []
+        for u in picks:
+            t = time.perf_counter()
+            raw_col.get(where={"user_id": u}, include=["metadatas"])
+            raw.append(time.perf_counter() - t)
+        for u in heavy:  # first fetch of each user: cache miss
+            store._cache.clear()
+            t = time.perf_counter()
+            h = store.user_history(u, limit=200)
+            cold.append(time.perf_counter() - t)
+            assert len(h.events) == 200
+        for u in heavy:
+            store.user_history(u, limit=200)
+        for u in picks:
+            t = time.perf_counter()
+            store.user_history(u, limit=200)
+            warm.append(time.perf_counter() - t)
+        b50 = pct(raw, 50)
+        print(f"\n200-event history fetch ({len(heavy)} users with >= 200 events, {args.fetches} fetches):")
+        for label, xs in (("raw collection.get(where) [baseline]", raw), ("user_history, cold (cache miss)", cold),
+                          ("user_history, warm (process cache)", warm)):
+            print(f"  {label:40s} p50 {pct(xs, 50):7.2f} ms  p95 {pct(xs, 95):7.2f} ms   "
+                  f"x{b50 / max(pct(xs, 50), 1e-9):.2f} vs baseline p50")
+        p95 = pct(warm, 95)
+        print(f"  goal p95 <= 10 ms (warm): {'OK' if p95 <= 10 else 'OVER GOAL'}; "
+              f"cold p95 {pct(cold, 95):.1f} ms, mean {statistics.mean(cold) * 1e3:.1f} ms")
+        print("\nrepeat: OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_store.py "
+              f"--threads {args.threads}")
+    finally:
+        if args.keep:
+            print(f"store kept at {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
