@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from evorec.tools.data.sequences import History
@@ -23,10 +24,22 @@ def trends_for_history(user_id: str, history: History, index: RankingIndex) -> A
     return analyse_user(str(user_id), events, index.category_names)
 
 
+_MEMO: OrderedDict[tuple[bytes, bytes, tuple[str, ...]], dict[str, str]] = OrderedDict()
+_MEMO_SIZE = 20_000
+
+
 def labels_for_history(user_id: str, history: History, index: RankingIndex) -> dict[str, str]:
+    """Trend labels of a history; memoised on the history's content (offline fitting and evaluation score the same
+    histories for several fusion variants, and the statsmodels fits dominate their cost)."""
     if len(history) == 0:
         return {}
-    return labels_from_trends(trends_for_history(user_id, history, index))
+    key = (history.items.tobytes(), history.times.tobytes(), tuple(index.category_names))
+    hit = _MEMO.get(key)
+    if hit is None:
+        hit = _MEMO[key] = labels_from_trends(trends_for_history(user_id, history, index))
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return dict(hit)
 
 
 def user_trends(user_id: str, events: list[Any], categories: list[str]) -> Any:
