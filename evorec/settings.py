@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     llm_model: str = "local"
     llm_api_key: SecretStr = SecretStr("not-needed")
     llm_timeout_s: float = 120.0
+    llm_threads: int = Field(
+        default=0, ge=0, description="llama.cpp threads for the local LLM; 0 = auto (`threads`, or 1 on a busy CPU)."
+    )
 
     # serving
     host: str = "127.0.0.1"

@@ -56,6 +56,8 @@ def test_plan_response_formats() -> None:
     assert plan.mode == "json" and json.loads(plan.grammar_schema or "") == schema
     plan = plan_request(ChatRequest(messages=USER, response_format={"type": "json_object"}))
     assert plan.mode == "json" and plan.grammar_schema is None
+    plan = plan_request(ChatRequest(messages=USER, response_format={"type": "json_object", "schema": schema}))
+    assert plan.mode == "json" and json.loads(plan.grammar_schema or "") == schema
     assert plan_request(ChatRequest(messages=USER, response_format={"type": "text"})).mode == "free"
 
 

@@ -250,3 +250,38 @@ def forced_call_schema(tools: list[dict[str, Any]], only: str | None = None) -> 
     if legacy_defs:
         schema["definitions"] = legacy_defs
     return schema
+
+
+def looks_like_call(text: str) -> bool:
+    """Did the model try to call a tool in a shape we could not use (fenced JSON, bad name, broken JSON)?"""
+    if TOOL_CALL_OPEN in text:
+        return True
+    try:
+        obj = _first_json_object(text)
+    except ValueError:
+        return False
+    return (
+        isinstance(obj, dict) and ("name" in obj or "function" in obj) and ("arguments" in obj or "parameters" in obj)
+    )
+
+
+def multi_call_gbnf(call_gbnf: str, max_calls: int = 4) -> str:
+    """Wrap a GBNF grammar for ONE call object into 1..max_calls ``<tool_call>`` blocks.
+
+    The prompt already ends with ``<tool_call>\n``, so the grammar starts inside the first block.
+    """
+    body = re.sub(r"(?m)^root ::=", "evorec-call ::=", call_gbnf, count=1)
+    sep = '"\\n</tool_call>\\n<tool_call>\\n"'
+    more = "".join(f" ({sep} evorec-call" for _ in range(max_calls - 1)) + ")?" * (max_calls - 1)
+    return f'root ::= evorec-call{more} "\\n</tool_call>"\n{body}'
+
+
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*")
+
+
+def call_attempt_prefix(text: str) -> bool:
+    """True as soon as free text has begun a bare/fenced JSON call (``{"name": ...``): abort and re-generate it."""
+    head = _FENCE.sub("", text.lstrip(), count=1)
+    if not head.startswith("{"):
+        return False
+    return re.match(r'\{\s*"(name|function)"\s*:', head) is not None

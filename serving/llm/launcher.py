@@ -100,6 +100,23 @@ def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
         proc.wait(timeout=5)
 
 
+def llm_threads(settings: Settings) -> int:
+    """llama.cpp threads: ``llm_threads`` if set; else ``threads``, dropping to 1 when the CPU is already busy.
+
+    ggml's worker threads spin-wait on each other; on an oversubscribed CPU a descheduled peer
+    stalls the rest. Measured here (load ~12 on 2 cores): prompt 7 tok/s with 2 threads vs 23 with 1.
+    """
+    if settings.llm_threads:
+        return settings.llm_threads
+    cores = os.cpu_count() or 1
+    want = max(1, min(settings.threads, cores))
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return want
+    return 1 if load > cores - 0.5 else want
+
+
 def local_server_command(model_path: Path, model_id: str, host: str, port: int, threads: int, ctx: int) -> list[str]:
     return [
         sys.executable, "-m", "evorec.serving.llm.local_server",
@@ -130,8 +147,9 @@ def start_local_server(
     log_dir = settings.home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"llm-server-{port}.log"
-    cmd = local_server_command(resolved.path, resolved.model_id, host, port, settings.threads, ctx)
-    env = {**os.environ, "OMP_NUM_THREADS": str(settings.threads), "HF_HUB_OFFLINE": "1"}
+    threads = llm_threads(settings)
+    cmd = local_server_command(resolved.path, resolved.model_id, host, port, threads, ctx)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     base = f"http://{host}:{port}/v1"

@@ -24,13 +24,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from evorec.serving.llm.chat_format import (
     STOP_STRINGS,
     TOOL_CALL_CLOSE,
     TOOL_CALL_OPEN,
+    call_attempt_prefix,
     forced_call_schema,
+    looks_like_call,
+    multi_call_gbnf,
     parse_output,
     render_prompt,
     tool_names_of,
@@ -89,6 +95,7 @@ class Plan(BaseModel):
     mode: Literal["free", "json", "forced_call"]
     grammar_schema: str | None = None
     tool_names: set[str] = Field(default_factory=set)
+    repair_schema: str | None = Field(default=None, description="Call schema to re-generate a botched tool call.")
 
 
 def plan_request(req: ChatRequest) -> Plan:
@@ -132,24 +139,41 @@ def plan_request(req: ChatRequest) -> Plan:
             raise RequestError("response_format.json_schema.schema must be a JSON schema object", "response_format")
         return Plan(prompt=prompt, mode="json", grammar_schema=json.dumps(schema), tool_names=names)
     if rf_type == "json_object":
-        return Plan(prompt=prompt, mode="json", grammar_schema=None, tool_names=names)
+        # llama.cpp servers accept an optional "schema" beside json_object; honour it.
+        extra = rf.get("schema")
+        return Plan(
+            prompt=prompt,
+            mode="json",
+            grammar_schema=json.dumps(extra) if isinstance(extra, dict) else None,
+            tool_names=names,
+        )
     if rf_type != "text":
         raise RequestError(f"unsupported response_format type: {rf_type!r}", "response_format")
-    return Plan(prompt=prompt, mode="free", tool_names=names)
+    repair = json.dumps(forced_call_schema(tools)) if tools and names else None
+    return Plan(prompt=prompt, mode="free", tool_names=names, repair_schema=repair)
 
 
 class StreamSplitter:
     """Streams free text as it comes but holds back anything that may be the start of a ``<tool_call>``."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold_json: bool = False) -> None:
         self.text = ""
         self.emitted = 0
         self.in_call = False
+        self.hold_json = hold_json  # tools offered: output starting like JSON may be a botched call; hold it
+        self.held_json = False
 
     def feed(self, piece: str) -> str:
         self.text += piece
         if self.in_call:
             return ""
+        if self.hold_json and self.emitted == 0:
+            head = self.text.lstrip()
+            if not head:
+                return ""
+            if head[0] in "{`":
+                self.in_call = self.held_json = True
+                return ""
         pending = self.text[self.emitted :]
         at = pending.find(TOOL_CALL_OPEN)
         if at >= 0:
@@ -194,7 +218,13 @@ class Engine:
             self.llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=config.cache_bytes))
         self.lock = threading.Lock()
         self.created = int(time.time())
-        self.stats = {"requests": 0, "prompt_tokens": 0, "cached_tokens": 0, "completion_tokens": 0}
+        self.stats = {
+            "requests": 0,
+            "prompt_tokens": 0,
+            "cached_tokens": 0,
+            "completion_tokens": 0,
+            "repaired_calls": 0,
+        }
 
     def _grammar(self, plan: Plan) -> Any:
         g = self._llama_cpp.LlamaGrammar
@@ -203,9 +233,29 @@ class Engine:
         if plan.grammar_schema is None:
             return g.from_string(self._llama_cpp.llama_grammar.JSON_GBNF, verbose=False)
         try:
+            if plan.mode == "forced_call":
+                gbnf = self._llama_cpp.llama_grammar.json_schema_to_gbnf(plan.grammar_schema)
+                return g.from_string(multi_call_gbnf(gbnf), verbose=False)
             return g.from_json_schema(plan.grammar_schema, verbose=False)
         except Exception as e:  # the converter raises plain exceptions for unsupported schema features
             raise RequestError(f"cannot build a grammar from this JSON schema: {e}", "response_format") from None
+
+    def _repair(self, req: ChatRequest, plan: Plan) -> tuple[str, int]:
+        """The model tried to call a tool but botched the format: re-generate the call under the call grammar.
+
+        The prompt is the same plus ``<tool_call>\\n``, so its KV cache is reused; only the call is generated.
+        Caller holds the lock.
+        """
+        forced = Plan(
+            prompt=plan.prompt + TOOL_CALL_OPEN + "\n",
+            mode="forced_call",
+            grammar_schema=plan.repair_schema,
+            tool_names=plan.tool_names,
+        )
+        tokens, _ = self._tokens(forced)
+        out = self.llm.create_completion(**self._kwargs(req, forced, tokens))
+        self.stats["repaired_calls"] += 1
+        return f"{TOOL_CALL_OPEN}\n{out['choices'][0]['text']}", out["usage"]["completion_tokens"]
 
     def _kwargs(self, req: ChatRequest, plan: Plan, tokens: list[int]) -> dict[str, Any]:
         stops = list(STOP_STRINGS)
@@ -233,6 +283,30 @@ class Engine:
         tokens = self.llm.tokenize(plan.prompt.encode("utf-8"), add_bos=False, special=True)
         cached = self._llama_cpp.Llama.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
         return tokens, min(cached, max(len(tokens) - 1, 0))
+
+    def _generate(self, plan: Plan, kwargs: dict[str, Any]) -> tuple[str, int, bool]:
+        """Run one generation; with tools offered, stop early once the text starts a bare/fenced JSON call."""
+        if plan.mode != "free" or not plan.repair_schema:
+            out = self.llm.create_completion(**kwargs)
+            c = out["choices"][0]
+            return c["text"], out["usage"]["completion_tokens"], c.get("finish_reason") == "length"
+        text, n, cut = "", 0, False
+        for part in self.llm.create_completion(stream=True, **kwargs):
+            c = part["choices"][0]
+            text += c.get("text") or ""
+            n += 1
+            cut = c.get("finish_reason") == "length"
+            if n <= 24 and call_attempt_prefix(text):
+                break
+        return text, n, cut
+
+    @staticmethod
+    def _needs_repair(plan: Plan, text: str) -> bool:
+        if plan.mode != "free" or not plan.repair_schema:
+            return False
+        if call_attempt_prefix(text):
+            return True
+        return not parse_output(text, plan.tool_names).tool_calls and looks_like_call(text)
 
     def _message(self, plan: Plan, text: str) -> tuple[dict[str, Any], str]:
         if plan.mode == "forced_call":
@@ -265,10 +339,12 @@ class Engine:
         with self.lock:
             tokens, cached = self._tokens(plan)
             kwargs = self._kwargs(req, plan, tokens)
-            out = self.llm.create_completion(**kwargs)
-        choice = out["choices"][0]
-        message, finish = self._message(plan, choice["text"])
-        if choice.get("finish_reason") == "length" and finish == "stop":
+            text, n_out, length_cut = self._generate(plan, kwargs)
+            if self._needs_repair(plan, text):
+                text, extra = self._repair(req, plan)
+                n_out += extra
+        message, finish = self._message(plan, text)
+        if length_cut and finish == "stop":
             finish = "length"
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -276,7 +352,7 @@ class Engine:
             "created": int(time.time()),
             "model": self.config.model_id,
             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": self._usage(len(tokens), cached, out["usage"]["completion_tokens"]),
+            "usage": self._usage(len(tokens), cached, n_out),
         }
 
     def stream(self, req: ChatRequest) -> Iterator[dict[str, Any]]:
@@ -297,7 +373,7 @@ class Engine:
             tokens, cached = self._tokens(plan)
             kwargs = self._kwargs(req, plan, tokens)
             yield chunk({"role": "assistant", "content": ""})
-            splitter = StreamSplitter()
+            splitter = StreamSplitter(hold_json=bool(plan.repair_schema))
             n_out, length_cut = 0, False
             for part in self.llm.create_completion(stream=True, **kwargs):
                 c = part["choices"][0]
@@ -311,11 +387,18 @@ class Engine:
                         yield chunk({"content": out})
                 if c.get("finish_reason") == "length":
                     length_cut = True
+                if splitter.held_json and n_out <= 24 and call_attempt_prefix(splitter.text):
+                    break  # a botched call is coming: stop and re-generate it under the call grammar
+            text = splitter.text
+            if self._needs_repair(plan, text):
+                text, extra = self._repair(req, plan)
+                n_out += extra
+        message, finish = self._message(plan, text)
         if plan.mode != "forced_call":
-            rest = splitter.flush()
+            # Held-back JSON-looking output: send what parsing kept as content (nothing if it became a call).
+            rest = (message.get("content") or "") if splitter.held_json else splitter.flush()
             if rest:
                 yield chunk({"content": rest})
-        message, finish = self._message(plan, splitter.text)
         if message.get("tool_calls"):
             calls = [dict(c, index=i) for i, c in enumerate(message["tool_calls"])]
             yield chunk({"tool_calls": calls})
@@ -334,17 +417,13 @@ class Engine:
             }
 
 
-def _error(status: int, message: str, param: str | None = None, kind: str = "invalid_request_error") -> Any:
-    from fastapi.responses import JSONResponse
-
+def _error(status: int, message: str, param: str | None = None, kind: str = "invalid_request_error") -> JSONResponse:
     return JSONResponse(
         status_code=status, content={"error": {"message": message, "type": kind, "param": param, "code": None}}
     )
 
 
-def create_app(engine: Engine) -> Any:
-    from fastapi import FastAPI, Request
-    from fastapi.responses import StreamingResponse
+def create_app(engine: Engine) -> FastAPI:
 
     app = FastAPI(title="evorec local LLM", version="1")
 
@@ -386,8 +465,6 @@ def create_app(engine: Engine) -> Any:
                 yield b"data: [DONE]\n\n"
 
             return StreamingResponse(sse(), media_type="text/event-stream")
-        from starlette.concurrency import run_in_threadpool
-
         try:
             return await run_in_threadpool(engine.complete, req)
         except RequestError as e:

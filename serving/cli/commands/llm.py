@@ -64,14 +64,14 @@ def serve(
         console.print(f"starting vLLM for {cfg.model} (tool-call parser {cfg.tool_call_parser}) ...")
         server = start_vllm(cfg, settings)
     else:
-        from evorec.serving.llm.launcher import local_server_command, start_local_server
+        from evorec.serving.llm.launcher import llm_threads, local_server_command, start_local_server
         from evorec.serving.llm.model_package import resolve_model
 
         if tool_call_parser:
             raise InvalidRequestError("--tool-call-parser applies to --backend vllm only")
         if dry_run:
             r = resolve_model(settings, model)
-            cmd = local_server_command(r.path, r.model_id, host, port, settings.threads, ctx)
+            cmd = local_server_command(r.path, r.model_id, host, port, llm_threads(settings), ctx)
             console.print(" ".join(cmd), highlight=False, soft_wrap=True)
             return
         console.print("starting the local llama.cpp server ...")
