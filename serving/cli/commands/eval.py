@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -97,6 +99,12 @@ def register(app: typer.Typer) -> None:
                          out_dir=out, run_name=name, cutoff_ts=cutoff, cutoff_quantile=cutoff_quantile,
                          min_history=min_history, batch_size=batch_size, text=text, overrides=overrides,
                          mix_eval=mix, threads=threads, plots=plots)
+        if not console.is_terminal:  # no live progress bars in a log file: log each training epoch instead
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+            logger = logging.getLogger("evorec")
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
         settings = get_settings()
         result = run_eval(cfg, settings, progress=True, console=console, command=command_line())
         table = Table(title=f"{result.dataset.name} · {cfg.protocol} · {result.models[0].n_cases} test cases")
