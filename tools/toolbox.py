@@ -209,6 +209,20 @@ class Toolbox:
             c.fc_scores = np.asarray(self.forecaster.score([h])[0], dtype=np.float64)
         return c.fc_scores
 
+    def _forecast_and_scores(self, user_id: str) -> tuple[Any, np.ndarray | None]:
+        """The forecast at the model's horizon and the raw next-item scores, from ONE forward pass when neither is
+        cached (ForecastService builds its result from the same ``predict`` output)."""
+        svc = self.forecaster
+        c = self._cache(user_id)
+        h, _ = self._encoded(user_id)
+        if len(h) and c.fc_scores is None and svc.horizon not in c.forecasts and hasattr(svc, "_warm"):
+            t0 = time.perf_counter()
+            scores, mixes = svc.model.predict([h])
+            ms = 1000 * (time.perf_counter() - t0)
+            c.forecasts[svc.horizon] = svc._warm(user_id, h, scores[0], mixes[0], 10, True, ms)
+            c.fc_scores = np.asarray(scores[0], dtype=np.float64)
+        return self.forecast_interests(user_id, svc.horizon), self._fc_scores(user_id)
+
     def _signals(self, user_id: str, timings: dict[str, float]) -> tuple[UserSignals, ExplainContext]:
         c = self._cache(user_id)
         t = time.perf_counter()
@@ -218,8 +232,7 @@ class Toolbox:
         mix = None
         if self.forecaster is not None:
             t = time.perf_counter()
-            fc = self.forecast_interests(user_id, self.forecaster.horizon)
-            scores = self._fc_scores(user_id)
+            fc, scores = self._forecast_and_scores(user_id)
             if not fc.cold_start:
                 mix = np.asarray([fc.forecast_mix.get(cat, 0.0) for cat in self.categories], np.float64)
             timings["forecast"] = _ms(t)
