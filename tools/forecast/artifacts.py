@@ -170,7 +170,11 @@ def load_artifacts(settings: Settings, dataset: str | Dataset, *, fingerprint: s
         model = Forecaster.load(d / MODEL_FILE)
         records = json.loads((d / ITEMS_FILE).read_text())
         popularity = np.load(d / POPULARITY_FILE)
-    except (OSError, ValueError, KeyError, RuntimeError) as e:
+    except RuntimeError as e:  # state_dict mismatch: written by another version of the model code
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ArtifactError(f"{d}: checkpoint does not fit this version of the forecaster ({first[:160]}); "
+                            f"run `evorec train --dataset {name}`") from None
+    except (OSError, ValueError, KeyError) as e:
         raise ArtifactError(f"{d}: damaged forecaster artifacts ({e}); retrain") from None
     if device is not None or settings.device != "auto":
         model.net.to(resolve_device(device or settings.device))  # type: ignore[union-attr]
