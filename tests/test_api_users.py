@@ -23,6 +23,9 @@ def client(services: Services) -> TestClient:
 
 
 def test_interests_json(client: TestClient, services: Services) -> None:
+    for other in [*known_users(services, 12)[8:], "cold-start-user"]:
+        r = client.get(f"/v1/users/{other}/interests")
+        assert r.status_code == 200, (other, r.text)
     user = known_users(services, 1)[0]
     r = client.get(f"/v1/users/{user}/interests")
     assert r.status_code == 200, r.text

@@ -17,6 +17,7 @@ from evorec.serving.api.auth import KeyRing
 from evorec.serving.api.errors import install_error_handlers
 from evorec.serving.api.jobs import RetrainJobs
 from evorec.serving.api.metrics import ApiMetrics, install_metrics
+from evorec.serving.api.responses import SafeJSONResponse
 from evorec.serving.api.routes import admin, chat, events, health, openai_compat, recommend, sessions, users, web
 from evorec.serving.api.services import Services
 from evorec.settings import Settings, get_settings
@@ -38,7 +39,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         services.close()
 
-    app = FastAPI(title="evorec", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="evorec", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  default_response_class=SafeJSONResponse)
     app.state.settings = settings
     app.state.services = services
     app.state.keyring = KeyRing(settings)

@@ -44,12 +44,20 @@ def prepare(settings: Settings, dataset: str | None = None, *, ingest: bool = Tr
         say("ingesting into the history store ...")
         HistoryStore.open(settings, ds.name).ingest(ds, progress=progress)
         report.seconds["ingest"] = round(time.perf_counter() - t0, 2)
+    emb = None
+    if train or fusion:
+        from evorec.tools.data.sequences import ItemVocab
+        from evorec.tools.ranking.training import item_embeddings
+
+        t0 = time.perf_counter()
+        emb = item_embeddings(settings, ds, ItemVocab.from_dataset(ds))  # once, cached for fusion and serving
+        report.seconds["item_embeddings"] = round(time.perf_counter() - t0, 2)
     if train:
         from evorec.tools.forecast.artifacts import train_artifacts
 
         t0 = time.perf_counter()
         say("training the interest forecaster ...")
-        train_artifacts(ds, settings, epochs=epochs, seed=seed, progress=progress)
+        train_artifacts(ds, settings, epochs=epochs, seed=seed, progress=progress, text_emb=emb)
         report.seconds["train"] = round(time.perf_counter() - t0, 2)
     if fusion:
         from evorec.tools.ranking.training import fit_fusion

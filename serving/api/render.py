@@ -6,9 +6,14 @@ from evorec.agent.answer import Recommendations
 
 
 def answer_text(answer: Recommendations) -> str:
+    head = (answer.message or "").strip()
+    rest = answer_body(answer)
+    return (f"{head}\n\n{rest}" if head else rest).strip() + "\n"
+
+
+def answer_body(answer: Recommendations) -> str:
+    """Everything after the free-text message: summary, the ranked list with rationales, notes."""
     lines: list[str] = []
-    if answer.message:
-        lines += [answer.message.strip(), ""]
     if answer.interest_summary:
         lines += [answer.interest_summary.strip(), ""]
     if answer.items:
@@ -27,4 +32,4 @@ def answer_text(answer: Recommendations) -> str:
     if answer.degraded:
         reason = f" ({answer.degraded_reason})" if answer.degraded_reason else ""
         lines += ["", f"_Answered without the LLM{reason}._"]
-    return "\n".join(lines).strip() + "\n"
+    return "\n".join(lines).strip()

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from evorec.serving.api.responses import finite
+
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
@@ -18,7 +20,14 @@ def to_jsonable(payload: Any) -> Any:
 
 def sse(data: Any, event: str | None = None) -> str:
     """One SSE frame; ``data`` is JSON-encoded (a str is sent as-is, e.g. ``[DONE]``)."""
-    text = data if isinstance(data, str) else json.dumps(to_jsonable(data), ensure_ascii=False, separators=(",", ":"))
+    if isinstance(data, str):
+        text = data
+    else:
+        payload = to_jsonable(data)
+        try:
+            text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # NaN/inf from a numeric model: standard JSON has null for them
+            text = json.dumps(finite(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     lines = [f"event: {event}"] if event else []
     lines += [f"data: {line}" for line in text.split("\n")]
     return "\n".join(lines) + "\n\n"

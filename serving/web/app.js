@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { user: null, session: null, busy: false, chartUrl: null };
+const state = { user: null, session: null, busy: false, chartUrl: null, datasetUsers: [] };
 const RECENT_KEY = "evorec.recentUsers";
 const KEY_KEY = "evorec.apiKey";
 
@@ -57,11 +57,23 @@ function rememberUser(uid) {
   fillSuggestions(list);
 }
 
+async function loadUserList() {
+  try {
+    const resp = await fetch("/v1/users?limit=30", { headers: headers() });
+    if (!resp.ok) return;
+    state.datasetUsers = (await resp.json()).users || [];
+    fillSuggestions(recentUsers());
+    if (!$("user-id").placeholder.includes("e.g.") && state.datasetUsers.length) {
+      $("user-id").placeholder = "type or pick a user id, e.g. " + state.datasetUsers[0];
+    }
+  } catch (_) { /* the picker still takes typed ids */ }
+}
+
 function fillSuggestions(list) {
   const dl = $("user-suggestions");
   dl.replaceChildren();
   const seen = new Set();
-  for (const u of list.concat(["1", "2", "3", "7", "42"])) {
+  for (const u of list.concat(state.datasetUsers || [])) {
     if (seen.has(u)) continue;
     seen.add(u);
     const o = document.createElement("option");
@@ -197,8 +209,8 @@ async function sendChat(text) {
         chip.classList.add("done");
       } else if (event === "final") {
         const answer = answerOf(payload);
-        if (answer) {
-          if (!streamed.trim()) body.textContent = answer.message || answer.interest_summary ||
+        if (answer) {  // the final message is authoritative (the validator may have replaced streamed text)
+          body.textContent = answer.message || answer.interest_summary ||
             (answer.items.length ? "Here are " + answer.items.length + " picks →" : "No items match.");
           renderAnswer(answer);
         }
@@ -278,7 +290,10 @@ function card(item) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("api-key").value = localStorage.getItem(KEY_KEY) || "";
-  $("api-key").addEventListener("change", () => localStorage.setItem(KEY_KEY, $("api-key").value.trim()));
+  $("api-key").addEventListener("change", () => {
+    localStorage.setItem(KEY_KEY, $("api-key").value.trim());
+    loadUserList();
+  });
   fillSuggestions(recentUsers());
   $("user-form").addEventListener("submit", (e) => { e.preventDefault(); selectUser($("user-id").value); });
   $("new-session").addEventListener("click", () => { setSession(null); $("chat-log").replaceChildren(); });
@@ -295,4 +310,5 @@ document.addEventListener("DOMContentLoaded", () => {
   const fromUrl = new URLSearchParams(location.search).get("user");
   if (fromUrl) { $("user-id").value = fromUrl; selectUser(fromUrl); }
   checkHealth();
+  loadUserList();
 });

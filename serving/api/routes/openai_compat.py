@@ -36,7 +36,7 @@ from evorec.serving.api.protocol import (
     ModelList,
     UserId,
 )
-from evorec.serving.api.render import answer_text
+from evorec.serving.api.render import answer_body, answer_text
 from evorec.serving.api.routes.chat import ensure_session_owner
 from evorec.serving.api.services import Services
 from evorec.serving.api.sse import SSE_HEADERS, sse
@@ -117,12 +117,21 @@ def chat_completions(req: ChatCompletionRequest, principal: Principal = Depends(
 
     def frames() -> Iterator[str]:
         yield chunk(DeltaMessage(role="assistant", content=""))
+        streamed: list[str] = []
         for item in chat_turn(services, metrics, "openai", session_id, user_id, message):
             if item.kind == "error":
                 yield sse(item.payload)
                 break
-            if item.answer is not None:
-                for piece in _pieces(answer_text(item.answer)):
+            if item.kind == "token" and item.text:  # the answer's message, live as the model writes it
+                streamed.append(item.text)
+                yield chunk(DeltaMessage(content=item.text))
+            elif item.answer is not None:
+                said = "".join(streamed).strip()
+                if said and said == (item.answer.message or "").strip():
+                    tail = "\n\n" + answer_body(item.answer) + "\n"
+                else:  # nothing streamed, or the validator replaced what was streamed: send the whole answer
+                    tail = ("\n\n" if said else "") + answer_text(item.answer)
+                for piece in _pieces(tail):
                     yield chunk(DeltaMessage(content=piece))
                 yield chunk(DeltaMessage(), "stop", {"session_id": session_id,
                                                      "answer": item.answer.model_dump(mode="json")})

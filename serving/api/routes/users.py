@@ -38,6 +38,22 @@ def _forecast(services: Services, user_id: str) -> tuple[InterestForecast | None
         return None, [str(e)]
 
 
+class UserList(BaseModel):
+    dataset: str
+    users: list[str] = Field(description="Most active users first (the dataset's; adaptively added users not listed).")
+
+
+@router.get("/v1/users", response_model=UserList, responses={401: {}, 503: {}})
+def list_users(limit: int = Query(20, ge=1, le=500), principal: Principal = Depends(require_principal),
+               services: Services = Depends(get_services)) -> UserList:
+    """Some user ids to try (the web page's picker). A key restricted to users sees only those."""
+    tb = services.toolbox
+    if principal.users is not None:
+        return UserList(dataset=tb.dataset_name, users=sorted(principal.users)[:limit])
+    counts = tb.data.interactions["user_id"].value_counts()
+    return UserList(dataset=tb.dataset_name, users=[str(u) for u in counts.index[:limit]])
+
+
 @router.get("/v1/users/{user_id}/history", response_model=UserHistory, responses={401: {}, 403: {}, 503: {}})
 def history(user_id: str = UserPath, limit: int = Query(50, ge=1, le=5000),
             query: str | None = Query(None, min_length=1, max_length=300,
