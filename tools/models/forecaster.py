@@ -31,6 +31,10 @@ from evorec.tools.models.sasrec_ce import SASRecConfig, SASRecNet, TorchSequence
 from evorec.tools.models.torch_trainer import GAP_BUCKETS, gap_buckets_torch, last_hidden
 
 AGE_BUCKETS = 40  # 0 unknown release year, 1 released after the query year, 2.. age in years (capped)
+# Small bias tables start at zero and Adam moves each entry ~lr per step; scaling lets them reach
+# logit-sized values within the few hundred steps a small dataset gives.
+AGE_SCALE = 10.0
+TIME_SCALE = 5.0
 
 
 class ForecasterConfig(SASRecConfig):
@@ -94,7 +98,7 @@ class ForecasterNet(SASRecNet):
             return allowed
         t = batch["times"]
         buckets = gap_buckets_torch(t[:, :, None] - t[:, None, :])  # [B, Lq, Lk], age of key at query time
-        bias = self.time_bias(buckets).permute(0, 3, 1, 2)  # [B, H, L, L]
+        bias = TIME_SCALE * self.time_bias(buckets).permute(0, 3, 1, 2)  # [B, H, L, L]
         return bias.masked_fill(~allowed, float("-inf"))
 
     def output_embeddings(self) -> Tensor:
@@ -110,7 +114,7 @@ class ForecasterNet(SASRecNet):
         years = self.item_years if items is None else self.item_years[items]
         age = (uniq[:, None] - years[None, :]).clamp(-1, AGE_BUCKETS - 3) + 2  # 1.., 1 = not yet released
         age = torch.where(years[None, :] < 0, torch.zeros_like(age), age)  # 0 = unknown release year
-        return logits + self.age_bias(age).squeeze(-1)[inv]
+        return logits + AGE_SCALE * self.age_bias(age).squeeze(-1)[inv]
 
     def observed_mixes(self, items: Tensor) -> tuple[Tensor, Tensor]:
         """Per position: mix of the last ``horizon`` events and of all events so far (in the window)."""
