@@ -64,12 +64,15 @@ def main() -> int:
         get_embedder("cpu")
         t_model = time.perf_counter() - t0
         store = HistoryStore.open(settings.with_overrides(device="cpu"), "ml-100k")
+        cpu0 = time.process_time()
         report = store.ingest(ds, progress=True)
+        cpu_ingest = time.process_time() - cpu0
         t_total = t_load + t_model + report.seconds
         ok = "OK" if t_total <= 60 else "OVER GOAL"
         print(f"\ningest ML-100K ({report.events_written} events, {report.items_embedded} items embedded) into a "
               f"fresh embedded store: {t_total:.1f} s  [goal <= 60 s: {ok}]")
-        print(f"  parse {t_load:.1f} s + model load {t_model:.1f} s + embed/upsert {report.seconds:.1f} s")
+        print(f"  parse {t_load:.1f} s + model load {t_model:.1f} s + embed/upsert {report.seconds:.1f} s "
+              f"(CPU time of embed/upsert {cpu_ingest:.1f} s: on a shared machine wall time >> CPU time / cores)")
         again = store.ingest(ds, progress=False)
         print(f"  re-ingest (idempotent, nothing to write): {again.seconds:.1f} s, "
               f"{again.events_skipped} events skipped")

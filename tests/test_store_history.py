@@ -263,3 +263,23 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
 def test_bad_dataset_name_rejected(tmp_settings: Settings) -> None:
     with pytest.raises(InvalidRequestError):
         HistoryStore.open(tmp_settings, "bad name!")
+
+
+def test_category_counts_per_bucket(ingested: tuple[HistoryStore, Dataset]) -> None:
+    store, ds = ingested
+    user = ds.interactions["user_id"].iloc[0]
+    events = ds.user_events(user)
+    cats = dict(zip(ds.items["item_id"], ds.items["categories"], strict=True))
+    for bucket in ("week", "month"):
+        cc = store.category_counts(user, bucket=bucket)
+        assert cc.known and sum(cc.totals) == len(events)
+        assert len(cc.starts) == len(cc.totals) and cc.starts == sorted(cc.starts)
+        for c, series in cc.counts.items():
+            assert sum(series) == sum(c in cats[i] for i in events["item_id"])
+    month = store.category_counts(user, bucket="month")
+    assert all(s.endswith("-01") for s in month.starts)
+    first = np.datetime64(int(events["ts"].iloc[0]), "s").astype("datetime64[M]").astype(str)
+    assert month.starts[0] == f"{first}-01" and month.totals[0] >= 1
+    assert store.category_counts("nobody").known is False
+    with pytest.raises(InvalidRequestError):
+        store.category_counts(user, bucket="fortnight")

@@ -93,6 +93,17 @@ class UserHistory(BaseModel):
                 f"{self.events[-1].date}; categories {mix}; most recent: {recent}.")
 
 
+class CategoryCounts(BaseModel):
+    """A user's events per category per calendar bucket (the input series of trend models)."""
+
+    user_id: str
+    known: bool
+    bucket: str = Field(description="'week' (ISO weeks, from Monday) or 'month'.")
+    starts: list[str] = Field(default_factory=list, description="ISO date each bucket starts, oldest first.")
+    totals: list[int] = Field(default_factory=list, description="Events per bucket (an event counts once).")
+    counts: dict[str, list[int]] = Field(default_factory=dict, description="Category → events per bucket.")
+
+
 class ItemHit(BaseModel):
     item_id: str
     title: str
