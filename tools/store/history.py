@@ -85,6 +85,7 @@ class _Row:
     event_id: str
     item_id: str
     rating: float | None
+    event: HistoryEvent | None = None  # built once, on first read
 
 
 @dataclass
@@ -439,12 +440,15 @@ class HistoryStore:
             with self._cache.lock:
                 self._cache.events_count = n
 
-    def _event(self, r: _Row, items: _ItemTable, similarity: float | None = None) -> HistoryEvent:
-        p = items.index.get(r.item_id)
-        return HistoryEvent(event_id=r.event_id, item_id=r.item_id,
-                            title=items.titles[p] if p is not None else r.item_id,
-                            categories=items.categories[p] if p is not None else [],
-                            ts=r.ts, date=iso_date(r.ts), rating=r.rating, similarity=similarity)
+    def _event(self, r: _Row, items: _ItemTable) -> HistoryEvent:
+        """The row as a HistoryEvent, built once and reused (callers get copies only where they change it)."""
+        if r.event is None:
+            p = items.index.get(r.item_id)
+            r.event = HistoryEvent.model_construct(
+                event_id=r.event_id, item_id=r.item_id, title=items.titles[p] if p is not None else r.item_id,
+                categories=list(items.categories[p]) if p is not None else [], ts=r.ts, date=iso_date(r.ts),
+                rating=r.rating, similarity=None)
+        return r.event
 
     # ------------------------------------------------------------------ reads
     def user_history(self, user_id: str, since: int | str | None = None, until: int | str | None = None,
