@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -24,14 +26,26 @@ class TrendConfig(BaseModel):
     bootstrap_draws: int = Field(200, ge=20)
     ewma_alpha: float = Field(0.5, gt=0, le=1)
     # --- labels (labels.py)
+    label_level: float = Field(0.8, gt=0.5, lt=1, description="Coverage of the change interval of a category with"
+                               " a change point.")
+    label_level_no_cp: float = Field(0.95, gt=0.5, lt=1, description="The same for a category without one (a"
+                                     " trend with no detected break needs stronger evidence).")
+    reference_window: Literal["before_recent", "first_half"] = Field(
+        "before_recent", description="Reference of a category without a change point: the events before the recent"
+        " window, or those of the first half of the span.")
     reference_level: float = Field(0.95, gt=0.5, lt=1, description="Coverage of the reference band (shown only).")
     min_abs_change: float = Field(0.10, ge=0, description="Smallest share change (absolute) worth a label.")
     min_ratio: float = Field(2.0, ge=1, description="Smallest relative share change worth a label (x or 1/x).")
     absent_share: float = Field(0.03, ge=0, description="A reference share at or below this counts as absent.")
     # --- change points (changepoints.py)
     cp_min_segment: int = Field(8, ge=2, description="Fewest events on either side of a change point.")
+    cp_trim: float = Field(0.15, ge=0, lt=0.5, description="And at least this fraction of the events on either side"
+                           " (Andrews' trimming: the sup-LR critical values assume it).")
     cp_min_jump: float = Field(0.25, ge=0, description="Smallest share jump of a change point.")
     cp_min_lr: float = Field(12.0, gt=0, description="Smallest max-split likelihood-ratio statistic of a change point"
                              " (sup-LR, about Andrews' 1 % critical value 12.2).")
+    cp_joint_alpha: float = Field(2e-3, gt=0, lt=1, description="Level of the whole-mix max-split test (chi2 quantile;"
+                                  " a pointwise level; the per-category test at the split guards it).")
+    cp_point_lr: float = Field(6.63, gt=0, description="A category's LR at a significant whole-mix split (chi2 1 %).")
     sudden_max_width: float = Field(0.12, gt=0, lt=1,
                                     description="Largest transition width (fraction of events) still called sudden.")

@@ -88,6 +88,10 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
     use_sarimax = cfg.sarimax_min_buckets <= T
     in_recent = s.event_ts >= recent_start
     n_recent = float(s.event_weights[in_recent].sum())
+    if cfg.reference_window == "first_half":
+        default_ref = s.event_ts < (int(s.event_ts[0]) + int(s.event_ts[-1])) / 2
+    else:
+        default_ref = ~in_recent
 
     trends: list[CategoryTrend] = []
     for j, cat in enumerate(s.categories):
@@ -104,7 +108,7 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
                              use_sarimax and T - start >= cfg.sarimax_min_buckets)
             if start:
                 fit.fitted = np.concatenate([np.full(start, np.nan), fit.fitted])
-        ref_mask = np.arange(s.n_events) < ch.index if ch is not None else ~in_recent
+        ref_mask = np.arange(s.n_events) < ch.index if ch is not None else default_ref
         n_ref = float(s.event_weights[ref_mask].sum())
         k_ref = float(s.event_weights[ref_mask, j].sum())
         ref = k_ref / n_ref if n_ref > 0 else 0.0
@@ -112,7 +116,7 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
         k_recent = float(s.event_weights[in_recent, j].sum())
         recent = k_recent / n_recent if n_recent > 0 else 0.0
         d_lo, d_hi = change_interval(k_ref, n_ref, fit.window_mean, fit.window_lower, fit.window_upper,
-                                     cfg.interval_level)
+                                     cfg.interval_level, cfg.label_level if ch is not None else cfg.label_level_no_cp)
         label = decide_label(ref, d_lo, d_hi, fit.window_mean, recent, cfg)
         ref_ts = s.event_ts[ref_mask]
         since_ts = None if label == "stable" else ch.ts if ch is not None else recent_start

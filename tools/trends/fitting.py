@@ -33,8 +33,8 @@ MODEL_TEXT: dict[str, str] = {
     "ewma_bootstrap": "EWMA level with bootstrap band (short series)",
     "constant": "constant share (no variation)",
 }
-_ALPHAS = (0.1, 0.2, 0.35, 0.5, 0.7, 0.9)
-_ANN_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+_ALPHAS = (0.1, 0.2, 0.35, 0.5)  # shares are noisy proportions: faster levels only chase noise
+_ANN_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5)
 _SHORT_ALPHAS = (0.05, 0.1, 0.2, 0.3)
 SHORT_SERIES = 8  # fewer buckets: only simple smoothing with a slow level (too few points for a trend)
 _BETA_FRACS = (0.05, 0.2, 0.5)
@@ -95,12 +95,27 @@ def ets_filter(y: np.ndarray, alpha: float, beta: float, phi: float, l0: float |
     return fitted, y - fitted, level, trend
 
 
-def _ets_window_weights(n: int, alpha: float, beta: float, phi: float, h: int) -> np.ndarray:
-    """g [T]: the window-mean forecast as a linear function of the observations (l0 = mean of the first 4)."""
-    eye = np.eye(n)
-    l0 = eye[: min(4, n)].mean(axis=0)
-    _, _, lT, bT = ets_filter(eye, alpha, beta, phi, l0, 0.0)
-    return np.asarray(lT) + float(np.cumsum(phi ** np.arange(1, h + 1)).mean()) * np.asarray(bT)
+def initial_level_weights(obs: Observed) -> np.ndarray:
+    """l0 = w @ raw shares: the event-weighted share of the first half of the series (at least 4 buckets)."""
+    n = len(obs.totals)
+    first = np.zeros(n)
+    m = min(n, max(4, math.ceil(n / 2)))
+    first[:m] = obs.totals[:m]
+    return first / first.sum() if first.sum() > 0 else np.full(n, 1.0 / n)
+
+
+def _ets_window_weights(obs: Observed, alpha: float, beta: float, phi: float, h: int) -> np.ndarray:
+    """g_raw [T]: the window-mean forecast as a linear function of the raw bucket shares.
+
+    The forecast is linear in the fitted series (= mix @ shares) and in l0 (= w @ shares).
+    """
+    n = len(obs.totals)
+    mean_phi = float(np.cumsum(phi ** np.arange(1, h + 1)).mean())
+    _, _, lT, bT = ets_filter(np.eye(n), alpha, beta, phi, np.zeros(n), 0.0)
+    g_y = np.asarray(lT) + mean_phi * np.asarray(bT)
+    _, _, l1, b1 = ets_filter(np.zeros(n), alpha, beta, phi, 1.0, 0.0)
+    g_l0 = float(l1) + mean_phi * float(b1)
+    return obs.mix.T @ g_y + g_l0 * initial_level_weights(obs)
 
 
 def _intervals(mean: np.ndarray, psi: np.ndarray, sigma: float, level: float
@@ -115,14 +130,13 @@ def _intervals(mean: np.ndarray, psi: np.ndarray, sigma: float, level: float
             min(1.0, wm + z * sd_win), wm)
 
 
-def mean_interval(g: np.ndarray, fitted: np.ndarray, shares: np.ndarray, totals: np.ndarray, mix: np.ndarray,
-                  level: float) -> float:
-    """Half-width of the confidence interval of a linear forecast ``g @ filled`` (``filled = mix @ shares``).
+def mean_interval(g_raw: np.ndarray, fitted: np.ndarray, shares: np.ndarray, totals: np.ndarray, level: float
+                  ) -> float:
+    """Half-width of the confidence interval of a forecast that is linear in the raw shares: ``g_raw @ shares``.
 
     Each observed bucket share has binomial variance p(1-p)/n_t (p from the model's fit, Jeffreys-smoothed),
     scaled by a quasi-binomial dispersion factor (>= 1) estimated from the residuals of the raw shares.
     """
-    g_raw = mix.T @ g
     obs = totals > 0
     nt = np.maximum(totals, 1.0)
     p = (np.clip(fitted, 0, 1) * nt + 0.5) / (nt + 1)
@@ -142,7 +156,7 @@ def _finish(name: ModelName, params: dict[str, float], aicc: float | None, level
             sigma: float, mean: np.ndarray, psi: np.ndarray, g: np.ndarray, fitted: np.ndarray, obs: Observed,
             level: float) -> FitOutcome:
     lo, hi, pi_lo, pi_hi, wm = _intervals(mean, psi, sigma, level)
-    half = mean_interval(g, fitted, obs.shares, obs.totals, obs.mix, level)
+    half = mean_interval(g, fitted, obs.shares, obs.totals, level)
     return FitOutcome(model=name, params=params, aicc=aicc, level=level_now, slope=slope, sigma=sigma, mean=mean,
                       lower=lo, upper=hi, window_mean=wm, window_lower=max(0.0, wm - half),
                       window_upper=min(1.0, wm + half), window_pi_lower=pi_lo, window_pi_upper=pi_hi, fitted=fitted)
@@ -165,7 +179,7 @@ def _ets_outcome(y: np.ndarray, obs: Observed, name: ModelName, p: tuple[float, 
         params["smoothing_trend"] = beta
     if name == "ets_aadn":
         params["damping_trend"] = phi
-    g = _ets_window_weights(len(y), alpha, beta, phi, h)
+    g = _ets_window_weights(obs, alpha, beta, phi, h)
     return _finish(name, params, aicc, float(lT), float(phi * bT) if name != "ets_ann" else 0.0, sigma, mean, psi, g,
                    fitted, obs, level)
 
@@ -205,8 +219,9 @@ def _ar1(y: np.ndarray, obs: Observed, h: int, level: float) -> tuple[float, Fit
     decay = phi ** np.arange(1, h + 1)
     mean = mu + decay * d[-1]
     psi = np.array([[phi ** (j - k) if k <= j else 0.0 for k in range(h)] for j in range(h)])
-    g = np.full(n, (1 - decay.mean()) / n)  # window mean = mu + mean(decay) * (y_T - mu)
-    g[-1] += decay.mean()
+    g_y = np.full(n, (1 - decay.mean()) / n)  # window mean = mu + mean(decay) * (y_T - mu)
+    g_y[-1] += decay.mean()
+    g = obs.mix.T @ g_y
     slope = float((mean[-1] - mean[0]) / (h - 1)) if h > 1 else float(mean[0] - y[-1])
     aicc = _aicc(best_ll, 3, n)
     return aicc, _finish("sarimax_ar1", {"intercept": mu, "ar.L1": phi}, aicc, float(mean[0]), slope, sigma, mean,
@@ -227,7 +242,7 @@ def fit_series(y: np.ndarray, obs: Observed, h: int, level: float = 0.9, use_sar
     if float(np.ptp(y)) < 1e-12:
         return _constant(y, h)
     n = len(y)
-    l0 = float(y[: min(4, n)].mean())
+    l0 = float(initial_level_weights(obs) @ obs.shares)
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")

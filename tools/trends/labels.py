@@ -2,8 +2,9 @@
 
 "No change" is the category's reference share: the share before its change point when it has
 one, else before the recent window. The interval of the change (forecast mean share of the next
-window minus the reference; both standard errors combined, at ``interval_level``) must exclude
-zero, and the move must be material: at least ``min_abs_change`` absolute and a factor
+window minus the reference; both standard errors combined, at ``label_level``) must exclude
+zero (a category without a change point needs the stricter ``label_level_no_cp``), and the move
+must be material: at least ``min_abs_change`` absolute and a factor
 ``min_ratio``. A rise from an absent reference (≤ ``absent_share``) is ``emerging``; a fall to an
 absent recent window is ``dormant``.
 """
@@ -30,11 +31,12 @@ def wilson(successes: float, n: float, level: float) -> tuple[float, float]:
 
 
 def change_interval(reference_k: float, reference_n: float, fc_mean: float, fc_low: float, fc_high: float,
-                    level: float) -> tuple[float, float]:
-    """Interval of (forecast share - reference share): the forecast's own half-width combined with the
-    reference's binomial standard error (Jeffreys-smoothed, so an absent reference still has one)."""
+                    fc_level: float, level: float) -> tuple[float, float]:
+    """Interval (coverage ``level``) of (forecast share - reference share): the forecast's standard error (from
+    its interval at ``fc_level``) combined with the reference's binomial one (Jeffreys-smoothed, so an absent
+    reference still has one)."""
     z = float(norm.ppf(0.5 + level / 2))
-    se_fc = max(fc_high - fc_mean, fc_mean - fc_low) / z
+    se_fc = max(fc_high - fc_mean, fc_mean - fc_low) / float(norm.ppf(0.5 + fc_level / 2))
     p = (reference_k + 0.5) / (reference_n + 1)
     se_ref = math.sqrt(p * (1 - p) / max(reference_n, 1.0))
     ref = reference_k / reference_n if reference_n > 0 else 0.0

@@ -4,7 +4,8 @@ Matching rules (used by the test and the benchmark):
 
 * Tolerance: a detection's date (``CategoryTrend.since_ts``: its change point, else the start of
   the recent window) must lie within ``tol = max(1 day, tol_fraction x the user's span)`` of the
-  planted ``change_ts``.
+  planted ``change_ts``; for a gradual change point, the planted date must fall inside its
+  transition [start - tol, end + tol].
 * Recall targets, one per planted drift:
   - ``emerging`` (to B): B labelled emerging or rising, date within tol.
   - ``fading`` (from A): A labelled fading or dormant, date within tol.
@@ -21,10 +22,11 @@ Matching rules (used by the test and the benchmark):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from evorec.tools.trends.results import UserTrends
+from evorec.tools.trends.results import CategoryTrend, UserTrends
 
 UP = {"emerging", "rising"}
 DOWN = {"fading", "dormant"}
@@ -56,6 +58,15 @@ def _within(ts: int | None, target: int | None, tol: float) -> bool:
     return ts is not None and target is not None and abs(ts - target) <= tol
 
 
+def _dated(c: CategoryTrend, target: int | None, tol: float) -> bool:
+    """The detection's date is within tol of the planted change (a gradual change: its transition overlaps)."""
+    if c.change is not None and not c.change.sudden and target is not None:
+        lo = datetime.fromisoformat(c.change.start).replace(tzinfo=UTC).timestamp()
+        hi = datetime.fromisoformat(c.change.end).replace(tzinfo=UTC).timestamp() + DAY
+        return lo - tol <= target <= hi + tol
+    return _within(c.since_ts, target, tol)
+
+
 def score_detections(trends: Mapping[str, UserTrends], drifts: list, tol_fraction: float = 0.15,
                      min_move: float = 0.1) -> DetectionScore:
     """``drifts``: ``PlantedDrift`` records (``evorec.tools.data.synthetic``); ``trends``: user id → UserTrends."""
@@ -72,7 +83,7 @@ def score_detections(trends: Mapping[str, UserTrends], drifts: list, tol_fractio
 
         def labelled(cat: str | None, labels: set[str], tt: UserTrends = t, tl: float = tol, dd=d) -> bool:
             c = tt.get(cat) if cat else None
-            return c is not None and c.label in labels and _within(c.since_ts, dd.change_ts, tl)
+            return c is not None and c.label in labels and _dated(c, dd.change_ts, tl)
 
         if d.kind == "stable":
             stable_users += 1
@@ -96,7 +107,7 @@ def score_detections(trends: Mapping[str, UserTrends], drifts: list, tol_fractio
             detections += 1
             move = d.mix_after.get(c.category, 0.0) - d.mix_before.get(c.category, 0.0)
             right_way = move >= min_move if c.label in UP else move <= -min_move
-            good = right_way and _within(c.since_ts, d.change_ts, tol)
+            good = right_way and _dated(c, d.change_ts, tol)
             correct += int(good)
             planted = c.category == (d.to_category if c.label in UP else d.from_category)
             strict += int(good and planted)
