@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import chi2
@@ -82,6 +83,11 @@ def _ramp_width(x: np.ndarray, k: int, max_w: int) -> tuple[int, int]:
     return best[1], best[2]
 
 
+@lru_cache(maxsize=256)
+def _chi2_isf(alpha: float, df: int) -> float:
+    return float(chi2.isf(alpha, df))
+
+
 def _joint_split(w: np.ndarray, m: int) -> tuple[int, float, int]:
     """Best split of the whole category mix (multinomial LR over categories); returns (k, statistic, df)."""
     n = len(w)
@@ -127,7 +133,7 @@ def detect_changes(categories: list[str], ts: np.ndarray, weights: np.ndarray, c
     if n < 2 * m:
         return out
     kj, gj, df = _joint_split(weights, m)
-    joint_ok = df >= 1 and gj >= float(chi2.isf(cfg.cp_joint_alpha, df))
+    joint_ok = df >= 1 and gj >= _chi2_isf(cfg.cp_joint_alpha, df)
     for j, cat in enumerate(categories):
         x = weights[:, j]
         k, lr = _split_lr(x, m)

@@ -14,6 +14,7 @@ class TrendConfig(BaseModel):
     max_buckets: int = Field(36, ge=4, description="Most buckets (caps fitting cost).")
     short_buckets: int = Field(4, ge=2, description="Buckets of a short series (EWMA + bootstrap fallback).")
     min_events: int = Field(3, ge=2, description="Fewer events than this is insufficient history.")
+    min_category_events: float = Field(3.0, ge=0, description="A category with fewer events gets the EWMA fallback.")
     min_events_for_models: int = Field(16, ge=4, description="Fewer events than this gets the EWMA fallback.")
     smoothing_events: float = Field(2.0, gt=0, description="Pseudo-events pulling a bucket's share toward the"
                                     " previous one (tames one-event buckets, carries empty ones).")

@@ -98,7 +98,7 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
         ch = changes.get(cat)
         # after a structural break, fit on the data since the break (ramp included for gradual drifts)
         start = s.segment_start(ch.ts if ch.sudden else ch.start_ts, cfg.min_segment_buckets) if ch else 0
-        if short:
+        if short or s.counts[:, j].sum() < cfg.min_category_events:
             fit: FitOutcome = ewma_bootstrap(s.counts[start:, j], s.totals[start:], h, cfg.interval_level,
                                              cfg.ewma_alpha, cfg.bootstrap_draws, seed=j)
         else:

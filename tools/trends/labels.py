@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import norm
-
 from evorec.tools.trends.config import TrendConfig
+from evorec.tools.trends.fitting import z_value
 from evorec.tools.trends.results import Label
 
 
 def wilson(successes: float, n: float, level: float) -> tuple[float, float]:
     if n <= 0:
         return 0.0, 1.0
-    z = float(norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     p = successes / n
     den = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / den
@@ -35,8 +34,8 @@ def change_interval(reference_k: float, reference_n: float, fc_mean: float, fc_l
     """Interval (coverage ``level``) of (forecast share - reference share): the forecast's standard error (from
     its interval at ``fc_level``) combined with the reference's binomial one (Jeffreys-smoothed, so an absent
     reference still has one)."""
-    z = float(norm.ppf(0.5 + level / 2))
-    se_fc = max(fc_high - fc_mean, fc_mean - fc_low) / float(norm.ppf(0.5 + fc_level / 2))
+    z = z_value(level)
+    se_fc = max(fc_high - fc_mean, fc_mean - fc_low) / z_value(fc_level)
     p = (reference_k + 0.5) / (reference_n + 1)
     se_ref = math.sqrt(p * (1 - p) / max(reference_n, 1.0))
     ref = reference_k / reference_n if reference_n > 0 else 0.0
