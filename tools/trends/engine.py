@@ -147,6 +147,7 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
         user_id=user_id, status="ok", n_events=s.n_events, first_date=iso_date(int(s.event_ts[0])),
         last_date=iso_date(int(s.event_ts[-1])), last_event_id=evs[-1].event_id, bucket_width_s=width,
         bucket_label=s.bucketing.label, bucket_edges=[int(x) for x in edges], recent_buckets=R,
+        bucket_events=[round(float(v), 2) for v in s.totals],
         recent_label=recent_label, interval_level=cfg.interval_level, categories=trends,
         switches=_switches(changes, s.n_events), elapsed_ms=round((time.perf_counter() - t0) * 1e3, 3),
     )

@@ -160,6 +160,7 @@ class UserTrends(BaseModel):
     bucket_width_s: int | None = None
     bucket_label: str | None = None
     bucket_edges: list[int] = Field(default_factory=list, description="Unix seconds, n_buckets + 1 of them.")
+    bucket_events: list[float] = Field(default_factory=list, description="Events per bucket (0 = empty bucket).")
     recent_buckets: int = 0
     recent_label: str | None = None
     interval_level: float = 0.9
