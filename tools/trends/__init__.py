@@ -4,6 +4,7 @@ Entry points: ``TrendService(categories).user_trends(user_id, events) -> UserTre
 ``catalog_trends(interactions, items) -> CatalogTrends``.
 """
 
+from evorec.tools.trends.catalog import CatalogTrends, TrendingEntry, catalog_trends
 from evorec.tools.trends.config import TrendConfig
 from evorec.tools.trends.engine import analyse_user
 from evorec.tools.trends.events import TrendEvent, normalise_events
@@ -20,6 +21,7 @@ from evorec.tools.trends.service import TrendService
 
 __all__ = [
     "LABELS",
+    "CatalogTrends",
     "CategoryForecast",
     "CategoryTrend",
     "ChangePoint",
@@ -28,7 +30,9 @@ __all__ = [
     "TrendConfig",
     "TrendEvent",
     "TrendService",
+    "TrendingEntry",
     "UserTrends",
     "analyse_user",
+    "catalog_trends",
     "normalise_events",
 ]

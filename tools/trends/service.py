@@ -12,8 +12,10 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
+import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from evorec.tools.trends.catalog import CatalogTrends, catalog_trends
 from evorec.tools.trends.config import TrendConfig
 from evorec.tools.trends.engine import analyse_user
 from evorec.tools.trends.events import normalise_events
@@ -28,6 +30,7 @@ class TrendService:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, str, int, int], UserTrends] = OrderedDict()
         self._lock = threading.Lock()
+        self._catalog: dict[tuple[str, tuple], CatalogTrends] = {}
         self.hits = 0
         self.misses = 0
 
@@ -53,6 +56,26 @@ class TrendService:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return result
+
+    def catalog_trends(self, interactions: pd.DataFrame, items: pd.DataFrame, key: str | None = None,
+                       **kwargs: Any) -> CatalogTrends:
+        """Trending items/categories (see ``catalog.catalog_trends``), cached under ``key`` (e.g. the dataset
+        fingerprint; default: row count + last timestamp) until ``invalidate_catalog``."""
+        last = int(interactions["ts"].max()) if len(interactions) else 0
+        k = (key or f"{len(interactions)}:{last}", tuple(sorted(kwargs.items())))
+        with self._lock:
+            hit = self._catalog.get(k)
+        if hit is not None:
+            return hit
+        with threadpool_limits(limits=1):
+            result = catalog_trends(interactions, items, config=self.config, **kwargs)
+        with self._lock:
+            self._catalog = {k: result}
+        return result
+
+    def invalidate_catalog(self) -> None:
+        with self._lock:
+            self._catalog = {}
 
     def invalidate(self, user_id: str | None = None) -> int:
         """Drop cached results of one user (or all); returns how many were dropped."""
