@@ -163,3 +163,22 @@ def test_unknown_packaged_model_and_missing_parts(tmp_path) -> None:
     fake = MODELS["qwen2.5-coder-0.5b"].model_copy(update={"module_prefix": "evorec_no_such_part", "key": "fake"})
     with pytest.raises(LLMUnavailableError, match="make llm"):
         assemble(fake, tmp_path)
+
+
+def test_build_message_forced_multi_call_and_json() -> None:
+    from evorec.serving.llm.local_server import build_message
+
+    two = [*TOOLS, {"type": "function", "function": {"name": "detect_trends", "parameters": {"type": "object"}}}]
+    plan = plan_request(ChatRequest(messages=USER, tools=two, tool_choice="required"))
+    text = (
+        '{"name": "get_user_history", "arguments": {"user_id": 1}}\n</tool_call>\n<tool_call>\n'
+        '{"name": "detect_trends", "arguments": {}}\n</tool_call>'
+    )
+    msg, finish = build_message(plan, text)
+    assert finish == "tool_calls" and msg["content"] is None
+    assert [c["function"]["name"] for c in msg["tool_calls"]] == ["get_user_history", "detect_trends"]
+    json_plan = plan_request(ChatRequest(messages=USER, response_format={"type": "json_object"}))
+    assert build_message(json_plan, ' {"a": 1} ') == ({"role": "assistant", "content": '{"a": 1}'}, "stop")
+    free = plan_request(ChatRequest(messages=USER, tools=TOOLS, tool_choice="none"))
+    msg, finish = build_message(free, 'Hi <tool_call>\n{"name": "get_user_history", "arguments": {}}\n</tool_call>')
+    assert finish == "stop" and "tool_calls" not in msg and msg["content"] == "Hi"

@@ -31,7 +31,6 @@ from starlette.concurrency import run_in_threadpool
 
 from evorec.serving.llm.chat_format import (
     STOP_STRINGS,
-    TOOL_CALL_CLOSE,
     TOOL_CALL_OPEN,
     call_attempt_prefix,
     forced_call_schema,
@@ -152,6 +151,21 @@ def plan_request(req: ChatRequest) -> Plan:
         raise RequestError(f"unsupported response_format type: {rf_type!r}", "response_format")
     repair = json.dumps(forced_call_schema(tools)) if tools and names else None
     return Plan(prompt=prompt, mode="free", tool_names=names, repair_schema=repair)
+
+
+def build_message(plan: Plan, text: str) -> tuple[dict[str, Any], str]:
+    """Generated text -> OpenAI assistant message and finish reason (pure)."""
+    if plan.mode == "forced_call":  # the prompt ended inside the first block: 1..4 calls follow
+        parsed = parse_output(f"{TOOL_CALL_OPEN}\n{text}", plan.tool_names)
+    elif plan.mode == "json":
+        return {"role": "assistant", "content": text.strip()}, "stop"
+    else:
+        parsed = parse_output(text, plan.tool_names)
+    msg: dict[str, Any] = {"role": "assistant", "content": parsed.content}
+    if parsed.tool_calls:
+        msg["tool_calls"] = [c.to_openai() for c in parsed.tool_calls]
+        return msg, "tool_calls"
+    return msg, "stop"
 
 
 class StreamSplitter:
@@ -311,20 +325,6 @@ class Engine:
             return True
         return not parse_output(text, plan.tool_names).tool_calls and looks_like_call(text)
 
-    def _message(self, plan: Plan, text: str) -> tuple[dict[str, Any], str]:
-        if plan.mode == "forced_call":
-            body = text.split(TOOL_CALL_CLOSE)[0]
-            parsed = parse_output(f"{TOOL_CALL_OPEN}\n{body}\n{TOOL_CALL_CLOSE}", plan.tool_names)
-        elif plan.mode == "json":
-            return {"role": "assistant", "content": text.strip()}, "stop"
-        else:
-            parsed = parse_output(text, plan.tool_names)
-        msg: dict[str, Any] = {"role": "assistant", "content": parsed.content}
-        if parsed.tool_calls:
-            msg["tool_calls"] = [c.to_openai() for c in parsed.tool_calls]
-            return msg, "tool_calls"
-        return msg, "stop"
-
     def _usage(self, prompt: int, cached: int, completion: int) -> dict[str, Any]:
         self.stats["requests"] += 1
         self.stats["prompt_tokens"] += prompt
@@ -346,7 +346,7 @@ class Engine:
             if self._needs_repair(plan, text):
                 text, extra = self._repair(req, plan)
                 n_out += extra
-        message, finish = self._message(plan, text)
+        message, finish = build_message(plan, text)
         if length_cut and finish == "stop":
             finish = "length"
         return {
@@ -396,7 +396,7 @@ class Engine:
             if self._needs_repair(plan, text):
                 text, extra = self._repair(req, plan)
                 n_out += extra
-        message, finish = self._message(plan, text)
+        message, finish = build_message(plan, text)
         if plan.mode != "forced_call":
             # Held-back JSON-looking output: send what parsing kept as content (nothing if it became a call).
             rest = (message.get("content") or "") if splitter.held_json else splitter.flush()
