@@ -22,9 +22,11 @@ class TrendConfig(BaseModel):
     # --- models (fitting.py)
     min_segment_buckets: int = Field(4, ge=2, description="Fit on the buckets after a change point when at least"
                                      " this many remain, else on the whole series.")
-    sarimax_min_buckets: int = Field(20, ge=8, description="SARIMAX is a candidate from this many buckets on.")
+    sarimax_min_buckets: int = Field(24, ge=8, description="SARIMAX is a candidate from this many buckets on ...")
+    sarimax_min_events: float = Field(20.0, ge=0, description="... for categories with this many events ...")
+    sarimax_max_categories: int = Field(3, ge=0, description="... the largest few only (each costs ~2 ms).")
     interval_level: float = Field(0.9, gt=0.5, lt=1, description="Coverage of forecast intervals.")
-    bootstrap_draws: int = Field(200, ge=20)
+    bootstrap_draws: int = Field(100, ge=20)
     ewma_alpha: float = Field(0.5, gt=0, le=1)
     # --- labels (labels.py)
     label_level: float = Field(0.8, gt=0.5, lt=1, description="Coverage of the change interval of a category with"

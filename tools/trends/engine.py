@@ -85,7 +85,10 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
     fc_start, fc_end = iso_date(s.bucketing.end_ts), iso_date(s.bucketing.end_ts + h * width)
     changes = detect_changes(s.categories, s.event_ts, s.event_weights, cfg)
     short = s.n_events < cfg.min_events_for_models
-    use_sarimax = cfg.sarimax_min_buckets <= T
+    sizes = s.counts.sum(axis=0)
+    big = [s.categories[j] for j in np.argsort(-sizes)[: cfg.sarimax_max_categories]
+           if sizes[j] >= cfg.sarimax_min_events]
+    use_sarimax = {c for c in big if cfg.sarimax_min_buckets <= T}
     in_recent = s.event_ts >= recent_start
     n_recent = float(s.event_weights[in_recent].sum())
     if cfg.reference_window == "first_half":
@@ -105,7 +108,7 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
             sh, tot = s.shares[start:, j], s.totals[start:]
             mix = s.mix if start == 0 else shrink_matrix(tot, cfg.smoothing_events)
             fit = fit_series(mix @ sh, Observed(sh, tot, mix), h, cfg.interval_level,
-                             use_sarimax and T - start >= cfg.sarimax_min_buckets)
+                             cat in use_sarimax and T - start >= cfg.sarimax_min_buckets)
             if start:
                 fit.fitted = np.concatenate([np.full(start, np.nan), fit.fitted])
         ref_mask = np.arange(s.n_events) < ch.index if ch is not None else default_ref

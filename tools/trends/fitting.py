@@ -40,7 +40,7 @@ _SHORT_ALPHAS = (0.05, 0.1, 0.2, 0.3)
 SHORT_SERIES = 8  # fewer buckets: only simple smoothing with a slow level (too few points for a trend)
 _BETA_FRACS = (0.1, 0.4)
 _PHIS = (0.9,)
-_AR_PHIS = (-0.3, 0.0, 0.2, 0.4, 0.6, 0.75, 0.9, 0.97)
+_AR_PHIS = (0.0, 0.3, 0.6, 0.85, 0.95)
 
 
 @dataclass

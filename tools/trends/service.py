@@ -22,6 +22,14 @@ from evorec.tools.trends.events import normalise_events
 from evorec.tools.trends.results import UserTrends
 
 
+def _last_key(raw: list[Any] | tuple[Any, ...]) -> tuple[str, int, int]:
+    """(last event id, number of events, last ts) without validating every event (cache hits stay ~free)."""
+    if not raw:
+        return "", 0, 0
+    last = normalise_events([raw[-1]])[0]
+    return last.event_id, len(raw), last.ts
+
+
 class TrendService:
     def __init__(self, categories: list[str] | None = None, config: TrendConfig | None = None,
                  cache_size: int = 4096) -> None:
@@ -37,9 +45,8 @@ class TrendService:
     def user_trends(self, user_id: str, events: Iterable[Any] | None) -> UserTrends:
         """Trends of one user from their time-ordered events (ts, categories, event_id); never raises for thin
         histories (``status="insufficient_history"``)."""
-        evs = normalise_events(events)
-        last = evs[-1] if evs else None
-        key = (str(user_id), last.event_id if last else "", len(evs), last.ts if last else 0)
+        raw = events if isinstance(events, list | tuple) else list(events or [])
+        key = (str(user_id), *_last_key(raw))
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -47,7 +54,7 @@ class TrendService:
                 self.hits += 1
                 return hit
         with threadpool_limits(limits=1):
-            result = analyse_user(str(user_id), evs, self.categories, self.config)
+            result = analyse_user(str(user_id), normalise_events(raw), self.categories, self.config)
         with self._lock:
             self.misses += 1
             for k in [k for k in self._cache if k[0] == key[0]]:  # older versions of this user are stale
