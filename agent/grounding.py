@@ -20,6 +20,9 @@ from evorec.tools.recommendation import RankedItem
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\.\d+)?%?")
 QUOTED = re.compile(r"[\"“']([^\"“”']{3,80})[\"”']")
+# String caps in the schema: a grammar-enforcing server must close the string, so a small model
+# that starts repeating itself cannot run to max_tokens (measured: it did, for minutes).
+MESSAGE_CHARS, RATIONALE_CHARS = 280, 220
 TITLE_YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
 
 
@@ -45,13 +48,13 @@ def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int) -> 
     return {
         "type": "object",
         "properties": {
-            "message": {"type": "string"},
+            "message": {"type": "string", "maxLength": MESSAGE_CHARS},
             "items": {"type": "array", "maxItems": max(k, 1), "items": {
                 "type": "object",
-                "properties": {"item_id": item_id, "rationale": {"type": "string"},
+                "properties": {"item_id": item_id, "rationale": {"type": "string", "maxLength": RATIONALE_CHARS},
                                "evidence_ids": {"type": "array", "items": ev_id, "minItems": 1, "maxItems": 4}},
                 "required": ["item_id", "rationale", "evidence_ids"], "additionalProperties": False}},
-            "interest_summary": {"type": "string"},
+            "interest_summary": {"type": "string", "maxLength": MESSAGE_CHARS},
         },
         "required": ["message", "items", "interest_summary"],
         "additionalProperties": False,

@@ -58,6 +58,7 @@ class ChatModel(Protocol):
         tool_choice: str = "auto",
         response_format: dict[str, Any] | None = None,
         on_token: TokenSink | None = None,
+        max_tokens: int | None = None,
     ) -> ChatReply: ...
 
 
@@ -102,11 +103,12 @@ class OpenAIChatModel:
         tool_choice: str = "auto",
         response_format: dict[str, Any] | None = None,
         on_token: TokenSink | None = None,
+        max_tokens: int | None = None,
     ) -> ChatReply:
         import openai
 
         kwargs: dict[str, Any] = {"model": self.name, "messages": sanitize_messages(messages),
-                                  "temperature": self.temperature, "max_tokens": self.max_tokens}
+                                  "temperature": self.temperature, "max_tokens": max_tokens or self.max_tokens}
         if tools:
             kwargs["tools"] = tools
             kwargs["tool_choice"] = tool_choice
@@ -150,7 +152,10 @@ class OpenAIChatModel:
         parts: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         finish = None
-        for chunk in self._client.chat.completions.create(stream=True, **kwargs):
+        usage = None
+        for chunk in self._client.chat.completions.create(stream=True, stream_options={"include_usage": True},
+                                                          **kwargs):
+            usage = getattr(chunk, "usage", None) or usage
             if not chunk.choices:
                 continue
             choice = chunk.choices[0]
@@ -169,7 +174,9 @@ class OpenAIChatModel:
             finish = choice.finish_reason or finish
         tool_calls = [ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"] or "{}")
                       for i, c in sorted(calls.items())]
-        return ChatReply(content="".join(parts) or None, tool_calls=tool_calls, finish_reason=finish)
+        return ChatReply(content="".join(parts) or None, tool_calls=tool_calls, finish_reason=finish,
+                         prompt_tokens=getattr(usage, "prompt_tokens", None),
+                         completion_tokens=getattr(usage, "completion_tokens", None))
 
 
 def _json_object_format(response_format: dict[str, Any]) -> dict[str, Any]:

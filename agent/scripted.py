@@ -63,6 +63,7 @@ class ScriptedChatModel:
         tool_choice: str = "auto",
         response_format: dict[str, Any] | None = None,
         on_token: TokenSink | None = None,
+        max_tokens: int | None = None,
     ) -> ChatReply:
         req = ScriptedRequest(json.loads(json.dumps(messages)), tools, response_format, tool_choice)
         self.requests.append(req)

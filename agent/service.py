@@ -31,8 +31,14 @@ from evorec.tools.recommendation import RankedItem, RankedList
 
 Emit = Callable[[AgentEvent], None]
 PRE_RUN = ("get_user_history", "forecast_interests", "detect_trends")
+# Offered to the model: forecast and trends already ran and are in its prompt; history stays for
+# windows and semantic queries. A constant list keeps the system+tools prompt prefix cacheable.
+LLM_TOOLS = ["rank_candidates", "get_user_history", "search_items", "get_item"]
 DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
+# Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
+TOOL_CALL_TOKENS = 192
+ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 120, 90
 
 
 class LLMCall(BaseModel):
@@ -251,12 +257,12 @@ class AgentService:
                   history: list[dict[str, str]], trace: TurnTrace, emit: Emit) -> Recommendations:
         """Call 1 picks tools; call 2 continues the same conversation (same system+tools prefix, so a
         llama.cpp server reuses its KV cache) with the tool results and asks for schema-bound JSON."""
-        specs = tool_specs()
+        specs = tool_specs(LLM_TOOLS)
         note = describe_constraints(constraints)
         msgs: list[dict[str, Any]] = [
             {"role": "system", "content": load_prompt("agent_system").strip()}, *history,
             {"role": "user", "content": f"{message}\n\n---\n{self._context(user_id, constraints, trace, note)}"}]
-        reply = self._complete("tools", trace, msgs, tools=specs)
+        reply = self._complete("tools", trace, msgs, tools=specs, max_tokens=TOOL_CALL_TOKENS)
         calls = reply.tool_calls[:6]
         outcomes = [self._run_tool(kit, tc.name, tc.arguments, "llm", trace, emit) for tc in calls]
         had_rank = any(o.ok and o.ranked is not None for o in outcomes)
@@ -280,14 +286,16 @@ class AgentService:
             if text := streamer.feed(delta):
                 emit(AgentEvent(type="token", text=text))
 
-        answer_kw: dict[str, Any] = {"tools": specs, "tool_choice": "none",
-                                     "response_format": response_format(schema)}
+        answer_kw: dict[str, Any] = {"tools": specs, "tool_choice": "none", "response_format": response_format(schema),
+                                     "max_tokens": ANSWER_TOKENS_BASE + ANSWER_TOKENS_PER_ITEM * n_items}
         reply = self._complete("answer", trace, msgs, on_token=on_token, **answer_kw)
         answer, rev, problem = self._read(reply.content, g, trace)
         if problem is not None or (rev is not None and not rev.clean):
             trace.repaired = True
             notes = problem or (rev.repair_notes() if rev else "")
-            rmsgs = [*msgs, {"role": "assistant", "content": reply.content or ""},
+            # unparseable output is not worth showing back (it is often a runaway repetition)
+            shown = [] if problem else [{"role": "assistant", "content": reply.content or ""}]
+            rmsgs = [*msgs, *shown,
                      {"role": "user", "content": load_prompt("agent_repair").strip().format(problems=notes)}]
             reply = self._complete("repair", trace, rmsgs, **answer_kw)
             answer2, rev2, problem2 = self._read(reply.content, g, trace)
