@@ -44,6 +44,9 @@ def test_ingest_history_search_info(home: Path) -> None:
     assert table.exit_code == 0 and body["events"][-1]["title"] in table.stdout
     q = cli("history", user, "--query", "a detective solving a murder", "--k", "3", "--json", home=home)
     assert q.exit_code == 0 and len(json.loads(q.stdout)["events"]) == 3
+    by = cli("history", user, "--by", "month", "--json", home=home)
+    assert by.exit_code == 0 and sum(json.loads(by.stdout)["totals"]) == truth["drifts"][0]["n_events"]
+    assert cli("history", user, "--by", "week", home=home).exit_code == 0
     s = cli("items", "search", "haunted asylum ghosts", "--k", "2", "--json", home=home)
     assert s.exit_code == 0 and all("Horror" in hit["categories"] for hit in json.loads(s.stdout))
     facts = json.loads(cli("info", "--json", home=home).stdout)

@@ -15,6 +15,7 @@ from evorec.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # chroma is slow to import: commands import the store lazily
     from evorec.tools.store.history import HistoryStore
+    from evorec.tools.store.records import CategoryCounts
 
 out = Console()
 err = Console(stderr=True)
@@ -38,6 +39,24 @@ def _open_ingested(settings: Settings) -> HistoryStore:
     if not store.is_ingested:
         raise NotFoundError(f"dataset {settings.dataset!r} is only partly ingested at {store.location}; {hint}")
     return store
+
+
+def _print_counts(cc: CategoryCounts, as_json: bool) -> None:
+    if as_json:
+        out.print_json(cc.model_dump_json())
+        return
+    if not cc.known:
+        err.print(f"User {cc.user_id} has no recorded history (cold start).", highlight=False)
+        raise typer.Exit(1)
+    cats = sorted(cc.counts, key=lambda c: -sum(cc.counts[c]))
+    t = Table(title=f"user {cc.user_id}: events per category per {cc.bucket}")
+    t.add_column("from", no_wrap=True, min_width=10)
+    t.add_column("events", justify="right", no_wrap=True, min_width=6)
+    for col in cats:
+        t.add_column(col, justify="right")
+    for i, start in enumerate(cc.starts):
+        t.add_row(start, str(cc.totals[i]), *(str(cc.counts[c][i] or "") for c in cats))
+    out.print(t)
 
 
 def register(app: typer.Typer) -> None:
@@ -85,10 +104,15 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int | None, typer.Option(min=0, help="Keep only the most recent N events.")] = 20,
         query: Annotated[str | None, typer.Option(help="Semantic search inside the user's history.")] = None,
         k: Annotated[int, typer.Option(min=1, max=500, help="Results for --query.")] = 10,
+        by: Annotated[str | None, typer.Option(help="Category counts per 'week' or 'month' instead of events.")]
+        = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Show USER's events, oldest first (or those closest to --query, best first)."""
+        """Show USER's events, oldest first (or those closest to --query, best first; or counts --by month)."""
         store = _open_ingested(_settings(home, dataset))
+        if by is not None:
+            _print_counts(store.category_counts(user, bucket=by, since=since, until=until), as_json)
+            return
         if query is not None:
             h = store.search_user_history(user, query, k=k, since=since, until=until)
         else:
