@@ -222,6 +222,8 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
     lengths = np.array([len(h) for h in split.test.histories], dtype=np.int64)
     valid = split.valid if len(split.valid.targets) else None
 
+    run_dir = run_dir_for(cfg) if write else None
+    partial = run_dir / "metrics.partial.json" if run_dir else None
     fitted: dict[str, Recommender] = {}
     for name in cfg.models:
         console.print(f"[bold cyan]{name}[/bold cyan]: fitting ...", highlight=False)
@@ -246,6 +248,9 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
         console.print(f"  {name}: NDCG@10 {metrics.get('NDCG@10', float('nan')):.4f}  "
                       f"HR@10 {metrics.get('HR@10', float('nan')):.4f}  fit {fit_s:.1f}s  score {score_s:.2f}s",
                       highlight=False)
+        if partial is not None:  # a long run that is stopped still leaves the models finished so far
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(result.model_dump_json(indent=2))
         if on_model_done:
             on_model_done(res)
         if name == "forecaster" and "fusion" in cfg.models:
@@ -257,8 +262,10 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
         result.mix = mix_evaluation(data, cfg, progress, console)
 
     result.wall_seconds = time.perf_counter() - started
-    if write:
-        write_run(result, run_dir_for(cfg))
+    if run_dir is not None:
+        write_run(result, run_dir)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
     return result
 
 

@@ -22,7 +22,11 @@ def _cfg(synthetic_dir: Path, out: Path, **kw) -> EvalConfig:
 
 def test_run_writes_report_and_is_seed_deterministic(synthetic_dir: Path, tmp_path: Path,
                                                       tmp_settings: Settings) -> None:
-    a = run_eval(_cfg(synthetic_dir, tmp_path, run_name="a", seed=3), tmp_settings, progress=False)
+    seen_partial: list[bool] = []
+    a = run_eval(_cfg(synthetic_dir, tmp_path, run_name="a", seed=3), tmp_settings, progress=False,
+                 on_model_done=lambda m: seen_partial.append((tmp_path / "a" / "metrics.partial.json").is_file()))
+    assert seen_partial == [True] * len(FAST)  # each finished model is on disk before the run ends
+    assert not (tmp_path / "a" / "metrics.partial.json").exists()
     b = run_eval(_cfg(synthetic_dir, tmp_path, run_name="b", seed=3), tmp_settings, progress=False)
     assert [m.metrics for m in a.models] == [m.metrics for m in b.models]
     run = tmp_path / "a"
