@@ -19,7 +19,7 @@ from evorec.tools.recommendation import RankedItem
 
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\.\d+)?%?")
-QUOTED = re.compile(r"[\"“']([^\"“”']{3,80})[\"”']")
+QUOTED = re.compile(r"[\"“]([^\"“”]{3,80})[\"”]")  # double quotes only: apostrophes are not quotes
 # String caps in the schema: a grammar-enforcing server must close the string, so a small model
 # that starts repeating itself cannot run to max_tokens (measured: it did, for minutes).
 MESSAGE_CHARS, RATIONALE_CHARS = 280, 220
@@ -45,18 +45,19 @@ def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int) -> 
     server cannot even emit an invented id. The validator still checks everything."""
     item_id: dict[str, Any] = {"type": "string", "enum": candidate_ids} if candidate_ids else {"type": "string"}
     ev_id: dict[str, Any] = {"type": "string", "enum": evidence_ids} if evidence_ids else {"type": "string"}
+    n_min = min(k, len(candidate_ids)) if candidate_ids else 0
     return {
         "type": "object",
-        "properties": {
-            "message": {"type": "string", "maxLength": MESSAGE_CHARS},
-            "items": {"type": "array", "maxItems": max(k, 1), "items": {
+        "properties": {  # items first: a small model spends its budget on the part that matters
+            "items": {"type": "array", "minItems": n_min, "maxItems": max(k, 1), "items": {
                 "type": "object",
                 "properties": {"item_id": item_id, "rationale": {"type": "string", "maxLength": RATIONALE_CHARS},
-                               "evidence_ids": {"type": "array", "items": ev_id, "minItems": 1, "maxItems": 4}},
+                               "evidence_ids": {"type": "array", "items": ev_id, "minItems": 1, "maxItems": 3}},
                 "required": ["item_id", "rationale", "evidence_ids"], "additionalProperties": False}},
+            "message": {"type": "string", "maxLength": MESSAGE_CHARS},
             "interest_summary": {"type": "string", "maxLength": MESSAGE_CHARS},
         },
-        "required": ["message", "items", "interest_summary"],
+        "required": ["items", "message", "interest_summary"],
         "additionalProperties": False,
     }
 
