@@ -134,3 +134,10 @@ def test_cli_recommend_prints_items_sources_and_rationales(env: tuple[Settings, 
     assert "Recommended because" in res.output and re.search(r"ev:\w+:", res.output)
     assert len(re.findall(r"^\s+\d\. Recommended because", res.output, flags=re.M)) == 4
     assert bad.exit_code != 0
+
+
+def test_open_by_name_serves_what_was_ingested(env: tuple[Settings, Dataset, Toolbox]) -> None:
+    settings, ds, _ = env
+    tb = Toolbox.open(settings, "synthetic")  # the store's manifest names the ingested directory
+    assert tb.data.fingerprint() == ds.fingerprint() and tb.forecaster is not None
+    assert tb.health()["fusion"]["fitted"]

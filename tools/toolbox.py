@@ -71,8 +71,13 @@ class Toolbox:
 
         settings = settings or get_settings()
         name = dataset or (data.name if data is not None else settings.dataset)
+        store = HistoryStore.open(settings, name)
+        if data is None and path is None:
+            # serve exactly what was ingested: the store's manifest names the source directory
+            source = str(store.manifest.get("source") or "")
+            if source and Path(source).is_dir():
+                path = Path(source)
         ds = data if data is not None else load_dataset(name, path=path, settings=settings)
-        store = HistoryStore.open(settings, ds.name)
         stored = store.manifest.get("fingerprint")
         if not stored:
             raise NotFoundError(f"dataset {ds.name!r} is not in the history store at {store.location}; run "

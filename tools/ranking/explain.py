@@ -124,7 +124,10 @@ def _cooc(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext) ->
     if sig.cooc_raw[i] <= 0 or len(sig.anchors) == 0:
         return None
     a_items = sig.history.items[sig.anchors]
-    counts = np.asarray(index.cooc[a_items][:, i].todense()).ravel()
+    dense = sig.extras.get("cooc_anchor_rows")
+    if dense is None:  # one sparse row slice per request, not one per explained item
+        dense = sig.extras["cooc_anchor_rows"] = index.cooc[a_items].toarray()
+    counts = np.asarray(dense)[:, i]
     j = int(np.argmax(counts))
     count = float(counts[j])
     if count <= 0:

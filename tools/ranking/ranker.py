@@ -112,7 +112,7 @@ class Ranker:
         n_allowed = int(allowed.sum())
         pool = self.pool(sig, allowed)
         scores, X = self.score(sig, pool)
-        order = np.argsort(-scores, kind="stable")
+        order = np.argsort(-scores, kind="stable")[: c.k * 2 + 10]  # the re-check below never drops more than this
         items = pool.items[order]
         src = [pool.sources_of(int(r)) for r in order]
         feats = X[order]
@@ -129,8 +129,10 @@ class Ranker:
             src += [[BACKFILL]] * len(rest)
             feats = np.vstack([feats, feature_matrix(self.index, sig, rest)]) if len(rest) else feats
         # exact re-check with the shared predicate (belt and braces over the mask)
-        seen_ids = {self.index.vocab.item_ids[i] for i in np.flatnonzero(sig.seen[1:]) + 1}
-        keep = [j for j, i in enumerate(items[: c.k * 2 + 10].tolist())
+        seen_ids = sig.extras.get("seen_ids")
+        if seen_ids is None:
+            seen_ids = sig.extras["seen_ids"] = {self.index.vocab.item_ids[i] for i in np.flatnonzero(sig.seen[1:]) + 1}
+        keep = [j for j, i in enumerate(items.tolist())
                 if c.allows(self.index.vocab.item_ids[i], self.index.item_categories[i],
                             int(self.index.years[i]) if self.index.years[i] >= 0 else None, seen_ids)][: c.k]
         items, out_scores, feats = items[keep], out_scores[keep], feats[keep]
