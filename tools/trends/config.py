@@ -27,7 +27,7 @@ class TrendConfig(BaseModel):
     sarimax_max_categories: int = Field(3, ge=0, description="... the largest few only (each costs ~2 ms).")
     interval_level: float = Field(0.9, gt=0.5, lt=1, description="Coverage of forecast intervals.")
     bootstrap_draws: int = Field(100, ge=20)
-    ewma_alpha: float = Field(0.5, gt=0, le=1)
+    ewma_alpha: float = Field(0.2, gt=0, le=1)
     # --- labels (labels.py)
     label_level: float = Field(0.8, gt=0.5, lt=1, description="Coverage of the change interval of a category with"
                                " a change point.")

@@ -105,12 +105,16 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
             fit: FitOutcome = ewma_bootstrap(s.counts[start:, j], s.totals[start:], h, cfg.interval_level,
                                              cfg.ewma_alpha, cfg.bootstrap_draws, seed=j)
         else:
-            sh, tot = s.shares[start:, j], s.totals[start:]
-            mix = s.mix if start == 0 else shrink_matrix(tot, cfg.smoothing_events)
+            # fitted on the non-empty buckets only ("activity time"): carried-forward runs of a bursty
+            # user would look like a random walk and pull the smoothing toward chasing noise
+            keep = np.flatnonzero(s.totals[start:] > 0) + start
+            sh, tot = s.shares[keep, j], s.totals[keep]
+            mix = shrink_matrix(tot, cfg.smoothing_events)
             fit = fit_series(mix @ sh, Observed(sh, tot, mix), h, cfg.interval_level,
-                             cat in use_sarimax and T - start >= cfg.sarimax_min_buckets)
-            if start:
-                fit.fitted = np.concatenate([np.full(start, np.nan), fit.fitted])
+                             cat in use_sarimax and len(keep) >= cfg.sarimax_min_buckets)
+            full = np.full(T, np.nan)
+            full[keep] = fit.fitted
+            fit.fitted = full
         ref_mask = np.arange(s.n_events) < ch.index if ch is not None else default_ref
         n_ref = float(s.event_weights[ref_mask].sum())
         k_ref = float(s.event_weights[ref_mask, j].sum())

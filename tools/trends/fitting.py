@@ -35,8 +35,8 @@ MODEL_TEXT: dict[str, str] = {
     "constant": "constant share (no variation)",
 }
 _ALPHAS = (0.1, 0.2, 0.35, 0.5)  # shares are noisy proportions: faster levels only chase noise
-_ANN_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5)
-_SHORT_ALPHAS = (0.05, 0.1, 0.2, 0.3)
+_ANN_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
+_SHORT_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3)
 SHORT_SERIES = 8  # fewer buckets: only simple smoothing with a slow level (too few points for a trend)
 _BETA_FRACS = (0.1, 0.4)
 _PHIS = (0.9,)
