@@ -113,6 +113,29 @@ def test_forced_tool_choice_and_streaming(client) -> None:  # type: ignore[no-un
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 
 
+def test_streamed_tool_call(client) -> None:  # type: ignore[no-untyped-def]
+    chunks = list(
+        client.chat.completions.create(
+            model="m",
+            messages=[
+                {"role": "system", "content": PROBE_SYSTEM},
+                {"role": "user", "content": "What has user 42 been watching lately?"},
+            ],
+            tools=PROBE_TOOLS,
+            temperature=0,
+            max_tokens=96,
+            stream=True,
+        )
+    )
+    calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    assert calls, "no tool_calls delta in the stream"
+    assert calls[0].function.name in {t["function"]["name"] for t in PROBE_TOOLS}
+    assert isinstance(json.loads(calls[0].function.arguments), dict)
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    # nothing of the (held back) call leaked into content
+    assert "<tool_call>" not in "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
 def test_bad_request_is_a_400_in_openai_shape(client) -> None:  # type: ignore[no-untyped-def]
     import openai
 
