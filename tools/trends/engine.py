@@ -149,7 +149,8 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
             warnings=fit.warnings,
         ))
     order = {"emerging": 0, "rising": 1, "dormant": 2, "fading": 3, "stable": 4}
-    trends.sort(key=lambda c: (order[c.label], -abs(c.forecast.window_mean - c.reference_share), -c.recent_share))
+    trends.sort(key=lambda c: (order[c.label], -abs(c.forecast.window_mean - c.reference_share) if c.label != "stable"
+                               else -c.forecast.window_mean))
     return UserTrends(
         user_id=user_id, status="ok", n_events=s.n_events, first_date=iso_date(int(s.event_ts[0])),
         last_date=iso_date(int(s.event_ts[-1])), last_event_id=evs[-1].event_id, bucket_width_s=width,

@@ -196,7 +196,7 @@ class UserTrends(BaseModel):
         moving = [c for c in self.categories if c.label != "stable"]
         steady = [c for c in self.categories if c.label == "stable"]
         head = (f"Trends for user {self.user_id} over {self.n_events} events ({self.first_date} to {self.last_date}, "
-                f"{self.bucket_label} buckets):")
+                f"buckets of {self.bucket_label}):")
         lines = [head] + [f"- {c.summary()}" for c in (moving + steady)[:max_lines]]
         for s in self.switches:
             lines.append(f"- Switch on {s.date}: {', '.join(s.from_categories)} → {', '.join(s.to_categories)}.")
