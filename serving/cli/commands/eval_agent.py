@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
         dataset: DatasetOpt = None,
         scenarios: Annotated[list[Path] | None, typer.Option("--scenarios", help="JSONL files (default: the "
                                                              "bundled evals/scenarios/*.jsonl).")] = None,
-        only: Annotated[str | None, typer.Option(help="Run scenarios whose id or tag contains this.")] = None,
+        only: Annotated[str | None, typer.Option(help="Comma-separated: run scenarios whose id or a tag contains "
+                                                 "one of these.")] = None,
         limit: Annotated[int | None, typer.Option(min=1, help="Run at most this many scenarios.")] = None,
         runs_dir: Annotated[Path, typer.Option(help="Reports go to RUNS_DIR/<timestamp>/.")] = Path("runs"),
     ) -> None:
@@ -32,7 +33,8 @@ def register(app: typer.Typer) -> None:
         settings = settings_for(llm, dataset)
         chosen = load_scenarios(scenarios)
         if only:
-            chosen = [s for s in chosen if only in s.id or any(only in t for t in s.tags)]
+            keys = [k.strip() for k in only.split(",") if k.strip()]
+            chosen = [s for s in chosen if any(k in s.id or any(k in t for t in s.tags) for k in keys)]
         chosen = chosen[:limit] if limit else chosen
         command = "evorec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         with agent_runtime(settings) as (svc, llm_desc):
