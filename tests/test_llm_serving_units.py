@@ -182,3 +182,39 @@ def test_build_message_forced_multi_call_and_json() -> None:
     free = plan_request(ChatRequest(messages=USER, tools=TOOLS, tool_choice="none"))
     msg, finish = build_message(free, 'Hi <tool_call>\n{"name": "get_user_history", "arguments": {}}\n</tool_call>')
     assert finish == "stop" and "tool_calls" not in msg and msg["content"] == "Hi"
+
+
+def _write_parts(root, prefix: str, chunks: list[bytes]) -> None:
+    for i, data in enumerate(chunks, start=1):
+        pkg = root / f"{prefix}{i}"
+        (pkg / "data").mkdir(parents=True, exist_ok=True)
+        (pkg / "data" / f"part{i:02d}.bin").write_bytes(data)
+        (pkg / "__init__.py").write_text(
+            "import os\ndef get_part_path():\n"
+            f"    return os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'part{i:02d}.bin')\n"
+        )
+
+
+def test_assemble_concatenates_parts_once_and_checks_them(tmp_path, monkeypatch) -> None:
+    import sys
+
+    chunks = [b"GGUF" + b"a" * 60, b"b" * 40, b"c" * 10]
+    _write_parts(tmp_path / "site", "evotest_llm_part", chunks)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    spec = MODELS["qwen2.5-coder-0.5b"].model_copy(
+        update={"key": "tiny", "module_prefix": "evotest_llm_part", "n_parts": 3, "total_bytes": 114}
+    )
+    out = assemble(spec, tmp_path / "models")
+    assert out.read_bytes() == b"".join(chunks)
+    stamp = out.stat().st_mtime_ns
+    assert assemble(spec, tmp_path / "models").stat().st_mtime_ns == stamp  # reused, not rewritten
+    (tmp_path / "site" / "evotest_llm_part3" / "data" / "part03.bin").write_bytes(b"d" * 11)
+    with pytest.raises(LLMUnavailableError, match="expected 114"):
+        assemble(spec, tmp_path / "models")
+    bad = spec.model_copy(update={"key": "bad", "module_prefix": "evotest_llm_badpart", "n_parts": 1, "total_bytes": 5})
+    _write_parts(tmp_path / "site", "evotest_llm_badpart", [b"XXXXX"])
+    with pytest.raises(LLMUnavailableError, match="not a GGUF"):
+        assemble(bad, tmp_path / "models")
+    assert not list((tmp_path / "models").glob("*.tmp*"))
+    for name in [m for m in sys.modules if m.startswith("evotest_llm_")]:
+        del sys.modules[name]
