@@ -164,9 +164,12 @@ def _finish(name: ModelName, params: dict[str, float], aicc: float | None, level
             level: float) -> FitOutcome:
     lo, hi, pi_lo, pi_hi, wm = _intervals(mean, psi, sigma, level)
     half = mean_interval(g, fitted, obs.shares, obs.totals, level)
-    return FitOutcome(model=name, params=params, aicc=aicc, level=level_now, slope=slope, sigma=sigma, mean=mean,
-                      lower=lo, upper=hi, window_mean=wm, window_lower=max(0.0, wm - half),
-                      window_upper=min(1.0, wm + half), window_pi_lower=pi_lo, window_pi_upper=pi_hi, fitted=fitted)
+    # a share lives in [0, 1]: a trend extrapolated past a bound is clipped there (interval included)
+    lo_w, hi_w = min(1.0, max(0.0, wm - half)), max(0.0, min(1.0, wm + half))
+    wm = min(1.0, max(0.0, wm))
+    return FitOutcome(model=name, params=params, aicc=aicc, level=level_now, slope=slope, sigma=sigma,
+                      mean=np.clip(mean, 0.0, 1.0), lower=lo, upper=hi, window_mean=wm, window_lower=lo_w,
+                      window_upper=hi_w, window_pi_lower=pi_lo, window_pi_upper=pi_hi, fitted=fitted)
 
 
 def _ets_outcome(y: np.ndarray, obs: Observed, name: ModelName, p: tuple[float, float, float], l0: float,
