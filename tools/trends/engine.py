@@ -20,9 +20,8 @@ from evorec.tools.trends.results import (
     Switch,
     UserTrends,
     iso_date,
-    iso_time,
 )
-from evorec.tools.trends.series import InterestSeries, build_series, humanise_seconds, shrink_matrix
+from evorec.tools.trends.series import build_series, humanise_seconds, shrink_matrix
 
 
 def _insufficient(user_id: str, reason: str, evs: list[TrendEvent], t0: float) -> UserTrends:
@@ -164,5 +163,3 @@ def analyse_user(user_id: str, events: Iterable[Any] | None, categories: list[st
 def _r(a: np.ndarray) -> list[float | None]:
     return [None if not np.isfinite(v) else round(float(v), 4) for v in a]
 
-
-__all__ = ["InterestSeries", "analyse_user", "iso_time"]
