@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -57,6 +58,8 @@ def main() -> int:
     ap.add_argument("--config", default="{}", help="JSON overrides for the forecaster only")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = ap.parse_args()
+    logging.basicConfig(format="%(asctime)s %(message)s", stream=sys.stdout)
+    logging.getLogger("evorec.tools.models.torch_trainer").setLevel(logging.INFO)  # one line per epoch
     torch.set_num_threads(args.threads)
     settings = get_settings()
     ds = load_dataset(args.dataset, settings=settings)
