@@ -12,7 +12,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from evorec.serving.llm.launcher import LLMEndpoint, llama_cpp_installed, local_backend_available, local_llm
+from evorec.serving.llm.launcher import (
+    LLMEndpoint,
+    llama_cpp_installed,
+    local_backend_available,
+    local_llm,
+    warm_up,
+)
 from evorec.serving.llm.probe import PROBE_SYSTEM, PROBE_TOOLS, RANK_RESULT, ProbeAnswer
 from evorec.settings import Settings
 
@@ -47,6 +53,21 @@ def test_models_and_health(endpoint: LLMEndpoint, client) -> None:  # type: igno
     assert [m.id for m in client.models.list().data] == [endpoint.model]
     health = httpx.get(endpoint.base_url.removesuffix("/v1") + "/health", timeout=5).json()
     assert health["status"] == "ok"
+
+
+def test_warm_up_makes_the_first_real_call_reuse_the_prefix(endpoint: LLMEndpoint, client) -> None:  # type: ignore[no-untyped-def]
+    n = warm_up(endpoint, PROBE_SYSTEM, PROBE_TOOLS)
+    assert n > 500
+    first = client.chat.completions.create(
+        model="m",
+        messages=[{"role": "system", "content": PROBE_SYSTEM}, {"role": "user", "content": "What did user 9 watch?"}],
+        tools=PROBE_TOOLS,
+        tool_choice="required",
+        temperature=0,
+        max_tokens=64,
+    )
+    assert first.usage.prompt_tokens_details.cached_tokens > 500
+    assert first.choices[0].message.tool_calls
 
 
 def test_tool_call_round_trip_and_json_schema_answer(endpoint: LLMEndpoint, client) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
 import httpx
@@ -191,3 +191,28 @@ def which_or_raise(binary: str, hint: str) -> str:
     if path is None:
         raise LLMUnavailableError(f"`{binary}` not found on PATH; {hint}")
     return path
+
+
+def warm_up(
+    endpoint: LLMEndpoint, system: str, tools: list[dict[str, Any]] | None = None, timeout_s: float = 300.0
+) -> int:
+    """Evaluate a system prompt (+ tools) once so later calls that start with it reuse the KV cache.
+
+    Returns the prompt token count. Use it right after starting the local server with the agent's
+    own system prompt and tool list: the first user turn then pays only for its own tokens.
+    """
+    body = {
+        "model": endpoint.model,
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": "ok"}],
+        "max_tokens": 1,
+        "temperature": 0,
+        "tool_choice": "none",
+    }
+    if tools:
+        body["tools"] = tools
+    try:
+        resp = httpx.post(f"{endpoint.base_url}/chat/completions", json=body, timeout=timeout_s)
+        resp.raise_for_status()
+    except httpx.HTTPError as e:
+        raise LLMUnavailableError(f"warm-up of {endpoint.base_url} failed: {e}") from e
+    return int(resp.json().get("usage", {}).get("prompt_tokens", 0))
