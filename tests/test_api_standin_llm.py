@@ -1,15 +1,17 @@
 """A stand-in OpenAI-compatible LLM server process, for outage tests where llama.cpp is not installed.
 
-Run as ``python tests/test_api_standin_llm.py PORT``. It speaks the chat-completions protocol
-(non-streaming and SSE) and answers deterministically from the request itself: tool-selection
-calls get no tool calls (the agent's pre-run tools suffice); ``response_format`` calls get a
-JSON answer built from the schema's enums (candidate item ids, evidence ids). It exists so a
-real process can be killed mid-conversation; answer quality is not what these tests measure.
-When ``make llm`` has installed llama.cpp, the outage test uses the real local server instead.
+Run as ``python tests/test_api_standin_llm.py PORT [DELAY_S]`` (DELAY_S: think time per call).
+It speaks the chat-completions protocol (non-streaming and SSE) and answers deterministically
+from the request itself: tool-selection calls get no tool calls (the agent's pre-run tools
+suffice); ``response_format`` calls get a JSON answer built from the schema's enums
+(candidate item ids, evidence ids). It exists so that a real process can be killed
+mid-conversation; answer quality is not what these tests measure. When ``make llm`` has
+installed llama.cpp, the outage test uses the real local server instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
@@ -33,7 +35,7 @@ def answer_from_schema(schema: dict[str, Any]) -> str:
                        "interest_summary": "Your interests are shifting; these follow the new direction."})
 
 
-def build_app() -> FastAPI:
+def build_app(delay_s: float = 0.0) -> FastAPI:
     app = FastAPI()
 
     @app.get("/health")
@@ -47,6 +49,7 @@ def build_app() -> FastAPI:
     @app.post("/v1/chat/completions")
     async def complete(request: Request) -> Any:
         body = await request.json()
+        await asyncio.sleep(delay_s)
         rf = body.get("response_format") or {}
         schema = (rf.get("json_schema") or {}).get("schema") or rf.get("schema")
         content = answer_from_schema(schema) if schema else ""
@@ -77,4 +80,5 @@ def build_app() -> FastAPI:
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(build_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    delay = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
+    uvicorn.run(build_app(delay), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import multiprocess as prom_multiprocess
 
+from evorec.serving.api.llm_probe import forget_llm_probe
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
@@ -39,6 +41,7 @@ class ApiMetrics:
         self.answers.labels(endpoint, "degraded" if degraded else "llm").inc()
         if degraded:
             self.degraded.labels(endpoint).inc()
+            forget_llm_probe()
         if llm_calls:
             self.llm_calls.labels(endpoint).inc(llm_calls)
         for tool in tool_calls:
