@@ -69,7 +69,11 @@ def test_trending_items_are_rising_and_in_rising_categories(world: OfflineWorld)
         assert rising[2]
         for i in src.propose(world.index, sig, ~sig.seen).tolist():
             assert world.index.cat_mh[i, rising].any()
-            assert world.index.pop_trend()[i] > 0
+            if world.index.catalog_score is not None:  # the TRENDS engine's rising items, with their evidence
+                assert np.isfinite(world.index.catalog_score[i])
+                assert world.index.vocab.item_ids[i] in world.index.catalog_evidence
+            else:
+                assert world.index.pop_trend()[i] > 0
             proposed += 1
     assert proposed > 0
 

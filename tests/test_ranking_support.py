@@ -61,6 +61,7 @@ def offline_world(synthetic_dir: Path) -> OfflineWorld:
     fc = create_model("forecaster", **TINY_FORECASTER)
     fc.fit(train, valid, seed=0, progress=False)
     index = RankingIndex.build(ds, train.histories, data.vocab, data.item_text_emb)
+    index.attach_catalog_trends(train.histories)
     rat = ratings_by_user(ds)
     users = list(valid.user_ids)
     sigs = batch_signals(index, users, list(valid.histories), [rat[u][: len(h)] for u, h in
@@ -74,4 +75,5 @@ def offline_world(synthetic_dir: Path) -> OfflineWorld:
     model, _ = fit_fusion_model(build_groups(index, sigs, np.asarray(valid.targets), sources), FEATURES)
     cold, _ = fit_cold_start(index, np.asarray(valid.targets))
     full_index = RankingIndex.build(ds, data.histories, data.vocab, data.item_text_emb)
+    full_index.attach_catalog_trends(data.histories)
     return OfflineWorld(ds, data, full_index, fc, Ranker(full_index, model, sources, cold_model=cold), rat)

@@ -30,7 +30,7 @@ from evorec.tools.ranking.explain import ExplainContext
 from evorec.tools.ranking.index import RankingIndex
 from evorec.tools.ranking.ranker import Ranker
 from evorec.tools.ranking.signals import RISING_LABELS, UserSignals, compute_signals
-from evorec.tools.ranking.trend_labels import labels_from_trends, user_trends
+from evorec.tools.ranking.trend_labels import labels_from_trends, trend_service
 from evorec.tools.recommendation import RankedList
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class Toolbox:
         self.ranker = ranker
         self.fusion_info = fusion_info
         self._lock = threading.RLock()
+        self.trend_service = trend_service(list(index.category_names))
         self._users: OrderedDict[str, _UserCache] = OrderedDict()
 
     # ------------------------------------------------------------------ construction
@@ -96,6 +97,7 @@ class Toolbox:
         seq = SequenceData.from_dataset(ds, vocab=vocab)
         emb = _item_embeddings(settings, ds, vocab, store)
         index = RankingIndex.build(ds, seq.histories, vocab, emb)
+        index.attach_catalog_trends(seq.histories)
         info: dict[str, Any] = {"fitted": False}
         model = cold = None
         from evorec.tools.ranking.training import load_fusion
@@ -200,7 +202,7 @@ class Toolbox:
         user_id = str(user_id)
         c = self._cache(user_id)
         if c.trends is None:
-            c.trends = user_trends(user_id, list(self._history(user_id).events), self.categories)
+            c.trends = self.trend_service.user_trends(user_id, list(self._history(user_id).events))
         return c.trends
 
     def _fc_scores(self, user_id: str) -> np.ndarray | None:
@@ -301,6 +303,9 @@ class Toolbox:
 
         n = self.store.delete_user(str(user_id))
         self.invalidate([str(user_id)])
+        forget = getattr(self.trend_service, "invalidate", None)
+        if callable(forget):
+            forget(str(user_id))
         return DeleteReport(user_id=str(user_id), events_deleted=n)
 
 

@@ -1,4 +1,4 @@
-"""Trending items (rising catalog popularity) in the categories the user is moving towards.
+"""Trending items (the TRENDS engine's rising catalog items) in the categories the user is moving towards.
 
 The user's rising set: categories the trend models label rising/emerging, plus those whose
 forecast share exceeds the current share by ``min_shift``. Cold-start users: every category.
@@ -31,6 +31,8 @@ class TrendingSource(CandidateSource):
         if not rising.any():
             return None
         in_rising = index.cat_mh[:, rising].any(axis=1)
-        trend = index.pop_trend()
+        if index.catalog_score is not None:  # the TRENDS engine's rising/emerging catalog items
+            return np.where(in_rising, index.catalog_score, -np.inf)
+        trend = index.pop_trend()  # proxy when catalog trends are unavailable: recent vs previous window
         ok = in_rising & (index.pop_recent > 0) & (trend > 0)
         return np.where(ok, trend, -np.inf)

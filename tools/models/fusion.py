@@ -9,7 +9,8 @@ forecaster order, so full-catalog metrics compare like with like.
 Config: ``forecaster`` (dict, the forecaster's config), ``use_trends`` (bool, default True),
 ``exclude_sources`` (list of candidate source names, for ablations), ``sizes`` (pool size per
 source), ``fitted_forecaster`` (an already fitted Forecaster to reuse, e.g. in benchmarks),
-``candidates`` (fusion families to try).
+``candidates`` (fusion families to try), ``catalog_trends`` (bool, default True: the trending source uses the
+TRENDS engine's rising catalog items).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class FusionRecommender(Recommender):
             self.forecaster = create_model("forecaster", **dict(self.config.get("forecaster", {}) or {}))
             self.forecaster.fit(train, valid, seed=seed, progress=progress)
         index = index_from_sequences(train)
+        if self.config.get("catalog_trends", True):
+            index.attach_catalog_trends(train.histories)
         sources = default_sources(self.sizes, exclude=self.exclude)
         users = valid.user_ids or [str(i) for i in range(len(valid.histories))]
         sigs = batch_signals(index, users, list(valid.histories), [None] * len(users), self.forecaster.predict,

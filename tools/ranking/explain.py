@@ -145,8 +145,9 @@ def _cooc(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext) ->
 
 def _trending(index: RankingIndex, i: int, ctx: ExplainContext) -> Phrase | None:
     iid, title = index.vocab.item_ids[i], index.titles[i]
-    if iid in ctx.trending_evidence:
-        return ctx.trending_evidence[iid], "it is trending in the catalog"
+    ev = ctx.trending_evidence.get(iid) or index.catalog_evidence.get(iid)
+    if ev is not None:
+        return ev, "its share of everyone's recent interactions is rising (catalog trend model)"
     r, b = float(index.pop_recent[i]), float(index.pop_before[i])
     if r <= 0 or index.pop_trend()[i] <= 0:
         return None

@@ -16,6 +16,7 @@ from scipy import sparse
 
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import History, ItemVocab
+from evorec.tools.evidence import Evidence
 from evorec.tools.forecast.mix import category_weights
 from evorec.tools.models.itemknn import cooccurrence
 
@@ -39,6 +40,8 @@ class RankingIndex:
     now_ts: int  # last event time of the histories the index was built from
     cooc: sparse.csr_matrix  # float32 [n+1, n+1]: times i and j were within COOC_WINDOW events of each other
     item_emb: np.ndarray | None = None  # float32 [n+1, d] L2-normalised, row 0 zeros
+    catalog_score: np.ndarray | None = None  # float64 [n+1]: TRENDS catalog score of rising items, -inf elsewhere
+    catalog_evidence: dict[str, Evidence] = field(default_factory=dict)  # ev:trending:<item> by item id
     pop_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # 1-based rank by popularity
     _cooc_norm: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _pop_trend: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -98,6 +101,16 @@ class RankingIndex:
                    cat_mh=cat_mh.astype(bool), cat_w=category_weights(cat_mh.astype(np.float32)), years=years,
                    popularity=pop, pop_recent=pop_recent, pop_before=pop_before, now_ts=now,
                    cooc=build_cooc(histories, n), item_emb=item_emb)
+
+    def attach_catalog_trends(self, histories: list[History]) -> None:
+        """Rising/emerging items from the TRENDS engine's catalog trends over ``histories`` (score + evidence)."""
+        from evorec.tools.ranking.trend_labels import catalog_trends_of
+
+        got = catalog_trends_of(self, histories)
+        if got is None:
+            return
+        score, evidence = got
+        self.catalog_score, self.catalog_evidence = score, evidence
 
     # ---- lookups --------------------------------------------------------------------------------
     @property

@@ -139,6 +139,7 @@ def fit_fusion(settings: Settings | None = None, dataset: str | Dataset | None =
     train, valid = serving_split(data)
     emb = item_embeddings(settings, ds, data.vocab)
     index = RankingIndex.build(ds, train.histories, data.vocab, emb)
+    index.attach_catalog_trends(train.histories)
     rat = ratings_by_user(ds)
     users = list(valid.user_ids)
     hists, targets = list(valid.histories), np.asarray(valid.targets)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from evorec.tools.data.sequences import History
 from evorec.tools.ranking.index import RankingIndex
 
@@ -42,12 +45,32 @@ def labels_for_history(user_id: str, history: History, index: RankingIndex) -> d
     return dict(hit)
 
 
-def user_trends(user_id: str, events: list[Any], categories: list[str]) -> Any:
-    """``UserTrends`` for store events, through the TRENDS engine's service when it exposes one."""
-    try:
-        from evorec.tools.trends import TrendService  # type: ignore[attr-defined]
-    except ImportError:
-        from evorec.tools.trends.engine import analyse_user
+def trend_service(categories: list[str]) -> Any:
+    """The TRENDS engine's cached service (keyed on each user's last event, so new events refit)."""
+    from evorec.tools.trends.service import TrendService
 
-        return analyse_user(str(user_id), events, categories)
-    return TrendService(categories).user_trends(str(user_id), events)
+    return TrendService(categories)
+
+
+def catalog_trends_of(index: RankingIndex, histories: list[History]) -> tuple[np.ndarray, dict[str, Any]] | None:
+    """(score per item index, -inf unless rising/emerging; ``ev:trending:<item>`` evidence) from the TRENDS
+    engine's catalog trends over ``histories``; None when there is too little data."""
+    from evorec.tools.trends.catalog import catalog_trends
+
+    if not histories:
+        return None
+    items = np.concatenate([h.items for h in histories])
+    times = np.concatenate([h.times for h in histories])
+    ids = np.asarray(index.vocab.item_ids, dtype=object)
+    ints = pd.DataFrame({"item_id": ids[items], "ts": times})
+    cat = pd.DataFrame({"item_id": index.vocab.item_ids[1:], "title": index.titles[1:],
+                        "categories": index.item_categories[1:]})
+    ct = catalog_trends(ints, cat)
+    if ct.status != "ok":
+        return None
+    score = np.full(index.n_items + 1, -np.inf)
+    for e in ct.items:
+        i = index.vocab.index.get(e.key)
+        if i is not None:
+            score[i] = e.score
+    return score, {e.item_id: e for e in ct.evidence() if e.item_id}
