@@ -84,6 +84,40 @@ def bench_model(key: str, rounds: int) -> ModelBench:
     return ModelBench(model=key, load_s=load, reports=reports)
 
 
+def cpu_seconds(key: str, gen_tokens: int = 40) -> dict[str, float]:
+    """Contention-free speed: CPU seconds of ONE llama.cpp thread (= wall time on an idle core).
+
+    Wall-clock figures on a shared 2-core box swing with everyone else's load; CPU time does not.
+    """
+    import llama_cpp
+
+    from evorec.serving.llm.chat_format import render_prompt
+    from evorec.serving.llm.model_package import resolve_model
+    from evorec.serving.llm.probe import PROBE_SYSTEM, PROBE_TOOLS
+
+    path = resolve_model(get_settings(), key).path
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=4096, n_threads=1, n_threads_batch=1, verbose=False)
+    prompt = render_prompt(
+        [{"role": "system", "content": PROBE_SYSTEM}, {"role": "user", "content": "What did user 42 watch?"}],
+        PROBE_TOOLS,
+    )
+    tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+    c0 = time.process_time()
+    llm.eval(tokens)
+    prompt_cpu = time.process_time() - c0
+    n, c0 = 0, time.process_time()
+    for _ in llm.generate(tokens, temp=0.0, reset=True):
+        n += 1
+        if n >= gen_tokens:
+            break
+    gen_cpu = time.process_time() - c0
+    return {
+        "prompt tokens per CPU-second": len(tokens) / prompt_cpu,
+        "generated tokens per CPU-second": n / gen_cpu,
+        f"system+tools prompt ({len(tokens)} tok), CPU-s": prompt_cpu,
+    }
+
+
 def fmt(v: float | None) -> str:
     if v is None:
         return "n/a"
@@ -95,6 +129,7 @@ def main() -> int:
     ap.add_argument("--models", nargs="+", default=list(MODELS), help="packaged model keys; the first is 'chosen'")
     ap.add_argument("--rounds", type=int, default=2, help="probe rounds per model")
     ap.add_argument("--out", type=Path, default=None, help="also write the raw reports as JSON")
+    ap.add_argument("--cpu-only", action="store_true", help="only the contention-free CPU-time figures")
     args = ap.parse_args()
     models = [m for m in args.models if is_installed(m)]
     for m in set(args.models) - set(models):
@@ -104,6 +139,21 @@ def main() -> int:
         return 1
     import os
 
+    cpu = {m: cpu_seconds(m) for m in models}
+    ctable = Table(title="contention-free speed (1 thread, CPU seconds = idle-core wall time)")
+    ctable.add_column("metric")
+    for m in models:
+        ctable.add_column(m, justify="right")
+    if len(models) > 1:
+        ctable.add_column(f"ratio {models[0]} / {models[-1]}", justify="right")
+    for metric in cpu[models[0]]:
+        row = [metric, *(fmt(cpu[m][metric]) for m in models)]
+        if len(models) > 1:
+            row.append(f"{cpu[models[0]][metric] / cpu[models[-1]][metric]:.2f}x")
+        ctable.add_row(*row)
+    console.print(ctable)
+    if args.cpu_only:
+        return 0
     load0 = os.getloadavg()[0]
     threads = llm_threads(get_settings())
     results = [bench_model(m, args.rounds) for m in models]
