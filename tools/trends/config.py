@@ -31,7 +31,7 @@ class TrendConfig(BaseModel):
     # --- labels (labels.py)
     label_level: float = Field(0.8, gt=0.5, lt=1, description="Coverage of the change interval of a category with"
                                " a change point.")
-    label_level_no_cp: float = Field(0.95, gt=0.5, lt=1, description="The same for a category without one (a"
+    label_level_no_cp: float = Field(0.975, gt=0.5, lt=1, description="The same for a category without one (a"
                                      " trend with no detected break needs stronger evidence).")
     reference_window: Literal["before_recent", "first_half"] = Field(
         "before_recent", description="Reference of a category without a change point: the events before the recent"
