@@ -56,6 +56,10 @@ def register(app: typer.Typer) -> None:
         events = _events_from_store(settings, user) if source == "store" else \
             _events_from_dataset(settings, user, path)
         result = TrendService().user_trends(user, events)
+        if not events and source == "store" and not as_json:
+            Console(stderr=True).print(f"the history store has no events of user {user} in dataset "
+                                       f"{settings.dataset}: run `evorec ingest --dataset {settings.dataset}` or use "
+                                       "--source dataset", highlight=False)
         if as_json:
             typer.echo(result.model_dump_json(indent=2))
         else:
