@@ -3,7 +3,7 @@
 It returns the real boundary types (``RankedList``, ``Evidence``) and computes its answers
 from a tiny catalog and two users' histories (nothing is canned per test); it records every
 call with the user it was made for, so scoping tests can prove whom the tools acted on.
-The end-to-end tests against the real ``Toolbox`` live in ``test_agent_real_toolbox.py``.
+The tests against the real ``Toolbox`` live in ``test_agent_real_toolbox.py`` (slow).
 """
 
 from __future__ import annotations
