@@ -67,8 +67,8 @@ def test_schemathesis_finds_no_server_errors(tmp_path_factory: pytest.TempPathFa
     with uvicorn_server(make_app(services)) as url:
         cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{url}/openapi.json",
                "--checks", "not_a_server_error", "--max-examples", "12", "--seed", "7",
-               "--phases", "examples,coverage,fuzzing", "--max-time", "400", "--request-timeout", "60",
-               "--exclude-path", "/v1/admin/retrain", "--exclude-path", "/v1/users/{user_id}",
+               "--phases", "examples,coverage,fuzzing", "--max-time", "300", "--request-timeout", "60",
+               "--exclude-path", "/v1/admin/retrain",
                "--suppress-health-check", "all", "--workers", "1", "--no-color"]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     print(run.stdout[-4000:])
