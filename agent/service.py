@@ -279,7 +279,7 @@ class AgentService:
         extra = "" if had_rank else f"## rank_candidates (run for you)\n{ranked_summary(ranked)}\n\n"
         msgs.append({"role": "user", "content": f"{extra}{load_prompt('agent_answer').strip()}\n"
                      f"Hard preferences in force: {note}. Write at most {n_items} items."})
-        schema = answer_schema(list(candidates), list(trace.evidence), n_items)
+        schema = answer_schema(list(candidates), citable_evidence(ranked, trace), n_items)
         streamer = MessageStreamer()
 
         def on_token(delta: str) -> None:
@@ -366,6 +366,17 @@ class AgentService:
                                constraints=constraints, cold_start=ranked.cold_start, degraded=True,
                                degraded_reason=reason, shortfall=ranked.shortfall,
                                timings_ms=dict(ranked.timings_ms))
+
+
+def citable_evidence(ranked: RankedList, trace: TurnTrace, cap: int = 48) -> list[str]:
+    """Evidence ids the schema lets the model cite: the candidates' own, then the user-level ones.
+
+    Kept short on purpose: a grammar over a long enum (every history event) made a llama.cpp server
+    crawl; the validator still accepts any id of the turn that a server without a grammar lets through."""
+    ids = [e for it in ranked.items for e in it.evidence_ids]
+    ids += [e for e in trace.evidence if e == "ev:history" or e.startswith(("ev:forecast:mix", "ev:trend:"))]
+    ids = [e for e in dict.fromkeys(ids) if e in trace.evidence]
+    return ids[:cap]
 
 
 # ---- templates ------------------------------------------------------------------------------------
