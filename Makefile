@@ -34,7 +34,7 @@ test: setup
 test-all: setup
 	$(BIN)/pytest -m "slow or not slow"
 
-demo: setup
+demo: setup llm
 	$(BIN)/evorec demo
 
 clean:

@@ -1,0 +1,114 @@
+"""``evorec demo``: the whole product on the embedded defaults, end to end.
+
+generate synthetic data → ingest into Chroma → train the forecaster and fit the fusion
+ranker → recommend with evidence → interest-evolution chart → one chat turn with the
+local LLM (or the plan-first executor, marked degraded) → serve the API and web page.
+Idempotent: a second run reuses the store and artifacts when they match the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.rule import Rule
+
+from evorec.settings import Settings
+
+console = Console()
+
+QUESTION = "What should I watch next, and why? Nothing I've seen already."
+
+
+def _prepared(settings: Settings, dataset: str) -> bool:
+    """True when the forecaster and fusion artifacts match the current data and the store holds it."""
+    from evorec.errors import EvorecError
+    from evorec.tools.data.loader import load_dataset
+    from evorec.tools.forecast.artifacts import read_manifest
+    from evorec.tools.ranking.training import read_fusion_manifest
+    from evorec.tools.store.history import HistoryStore
+
+    try:
+        ds = load_dataset(dataset, settings=settings)
+        manifest = read_manifest(settings, dataset)
+        fusion = read_fusion_manifest(settings, dataset)
+        if manifest.fingerprint != ds.fingerprint() or fusion is None:
+            return False
+        store = HistoryStore.open(settings, dataset)
+        return store.user_history(str(ds.interactions["user_id"].iloc[0]), limit=1).known
+    except EvorecError:
+        return False
+
+
+def _showcase_users(settings: Settings, n: int) -> list[tuple[str, str]]:
+    """Users whose planted drift makes a good story: (user_id, what was planted)."""
+    from evorec.tools.data.loader import synthetic_dir
+    from evorec.tools.data.synthetic import load_ground_truth
+
+    drifts = load_ground_truth(synthetic_dir(settings))
+    picked: list[tuple[str, str]] = []
+    for kind in ("sudden_switch", "emerging", "slow_drift", "fading", "stable"):
+        for d in drifts:
+            if d.kind == kind:
+                story = f"{kind}: {d.from_category or '-'} → {d.to_category or '-'}"
+                picked.append((d.user_id, story))
+                break
+    return picked[:n]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def demo(
+        users: Annotated[int, typer.Option(min=1, max=5, help="How many showcase users to recommend for.")] = 2,
+        serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API and web page at the end.")]
+        = True,
+        llm: Annotated[str | None, typer.Option(help="LLM endpoint URL, or 'none' for the plan-first executor. "
+                                                     "Default: the local llama.cpp server when installed.")] = None,
+        retrain: Annotated[bool, typer.Option("--retrain", help="Re-ingest and retrain even if up to date.")] = False,
+        out: Annotated[Path, typer.Option(help="Where to write the demo's charts.")] = Path("runs/demo"),
+        port: Annotated[int | None, typer.Option(help="Port for --serve (default settings.port).")] = None,
+    ) -> None:
+        """Run the whole pipeline on the synthetic dataset with planted interest drift, then serve it."""
+        from evorec.serving.api.prepare import prepare
+        from evorec.serving.cli.commands.chat import agent_runtime, render_answer, settings_for
+        from evorec.tools.constraints import Constraints
+        from evorec.tools.trends.plots import plot_user_trends
+
+        settings = settings_for(llm, "synthetic")
+        console.print(Rule("1 · data, store, models"))
+        if not retrain and _prepared(settings, "synthetic"):
+            console.print(f"store and artifacts under {settings.home} are up to date (use --retrain to rebuild)")
+        else:
+            report = prepare(settings, "synthetic", progress=True, say=lambda m: console.print(m, highlight=False))
+            console.print(f"prepared in {sum(report.seconds.values()):.0f}s: {report.seconds}")
+
+        showcase = _showcase_users(settings, users)
+        out.mkdir(parents=True, exist_ok=True)
+        with agent_runtime(settings) as (svc, llm_desc):
+            toolbox = svc.toolbox
+            for uid, story in showcase:
+                console.print(Rule(f"2 · user {uid} (planted {story})"))
+                trends = toolbox.detect_trends(uid)
+                console.print(trends.summary(), highlight=False)
+                png = plot_user_trends(trends, out / f"interests_user_{uid}.png")
+                console.print(f"interest-evolution chart: {png}")
+                rec = svc.recommend(uid, Constraints(k=5), explain=True, use_llm=False)
+                render_answer(rec)
+            uid = showcase[0][0]
+            console.print(Rule(f"3 · chat as user {uid} — LLM: {llm_desc}"))
+            console.print(f"[bold]you:[/bold] {QUESTION}", highlight=False)
+            rec = svc.ask(uid, QUESTION, Constraints(k=5))
+            if rec.message:
+                console.print(rec.message, highlight=False)
+            render_answer(rec)
+            flags = f"degraded ({rec.degraded_reason})" if rec.degraded else f"{rec.llm_calls} LLM call(s)"
+            console.print(f"[dim]{flags}; dropped by the grounding validator: {rec.dropped or 'nothing'}[/dim]")
+
+        if serve:
+            from evorec.serving.api.server import serve as run_server
+
+            console.print(Rule("4 · serving"))
+            console.print("Ctrl-C stops the server.")
+            run_server(settings, settings.host, port or settings.port, say=lambda m: console.print(m, highlight=False))
