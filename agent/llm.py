@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -44,22 +45,26 @@ class ChatReply(BaseModel):
     completion_tokens: int | None = None
 
 
+@dataclass(frozen=True)
+class CompleteOptions:
+    """The keyword options of :meth:`ChatModel.complete`, with their defaults (one definition for every model)."""
+
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str = "auto"
+    response_format: dict[str, Any] | None = None
+    on_token: TokenSink | None = None
+    max_tokens: int | None = None
+
+
 @runtime_checkable
 class ChatModel(Protocol):
     """What the loop needs from an LLM: one chat completion, optionally with tools or a JSON schema."""
 
     name: str
 
-    def complete(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: str = "auto",
-        response_format: dict[str, Any] | None = None,
-        on_token: TokenSink | None = None,
-        max_tokens: int | None = None,
-    ) -> ChatReply: ...
+    def complete(self, messages: list[dict[str, Any]], **options: Any) -> ChatReply:
+        """One completion; ``options`` are the fields of :class:`CompleteOptions` (unknown ones: TypeError)."""
+        ...
 
 
 def sanitize_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -95,37 +100,29 @@ class OpenAIChatModel:
         return cls(settings.llm_url, settings.llm_model, settings.llm_api_key.get_secret_value(),
                    settings.llm_timeout_s)
 
-    def complete(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: str = "auto",
-        response_format: dict[str, Any] | None = None,
-        on_token: TokenSink | None = None,
-        max_tokens: int | None = None,
-    ) -> ChatReply:
+    def complete(self, messages: list[dict[str, Any]], **options: Any) -> ChatReply:
         import openai
 
+        o = CompleteOptions(**options)
         kwargs: dict[str, Any] = {"model": self.name, "messages": sanitize_messages(messages),
-                                  "temperature": self.temperature, "max_tokens": max_tokens or self.max_tokens}
-        if tools:
-            kwargs["tools"] = tools
-            kwargs["tool_choice"] = tool_choice
-        if response_format is not None:
-            kwargs["response_format"] = response_format if self._json_schema_ok else _json_object_format(
-                response_format)
+                                  "temperature": self.temperature, "max_tokens": o.max_tokens or self.max_tokens}
+        if o.tools:
+            kwargs["tools"] = o.tools
+            kwargs["tool_choice"] = o.tool_choice
+        if o.response_format is not None:
+            kwargs["response_format"] = o.response_format if self._json_schema_ok else _json_object_format(
+                o.response_format)
         t0 = time.perf_counter()
         try:
             try:
-                reply = self._stream(kwargs, on_token) if on_token else self._once(kwargs)
+                reply = self._stream(kwargs, o.on_token) if o.on_token else self._once(kwargs)
             except openai.BadRequestError:
                 # Some servers reject response_format json_schema; retry once with json_object + schema.
-                if response_format is None or not self._json_schema_ok:
+                if o.response_format is None or not self._json_schema_ok:
                     raise
                 self._json_schema_ok = False
-                kwargs["response_format"] = _json_object_format(response_format)
-                reply = self._stream(kwargs, on_token) if on_token else self._once(kwargs)
+                kwargs["response_format"] = _json_object_format(o.response_format)
+                reply = self._stream(kwargs, o.on_token) if o.on_token else self._once(kwargs)
         except openai.APITimeoutError as e:
             raise LLMUnavailableError(f"LLM endpoint {self.base_url} timed out") from e
         except openai.APIConnectionError as e:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from evorec.agent.llm import ChatReply, TokenSink, ToolCall
+from evorec.agent.llm import ChatReply, CompleteOptions, ToolCall
 from evorec.errors import LLMUnavailableError
 
 Step = ChatReply | Exception | Callable[["ScriptedRequest"], ChatReply]
@@ -55,17 +55,10 @@ class ScriptedChatModel:
     name: str = "scripted"
     requests: list[ScriptedRequest] = field(default_factory=list)
 
-    def complete(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: str = "auto",
-        response_format: dict[str, Any] | None = None,
-        on_token: TokenSink | None = None,
-        max_tokens: int | None = None,
-    ) -> ChatReply:
-        req = ScriptedRequest(json.loads(json.dumps(messages)), tools, response_format, tool_choice)
+    def complete(self, messages: list[dict[str, Any]], **options: Any) -> ChatReply:
+        o = CompleteOptions(**options)
+        on_token = o.on_token
+        req = ScriptedRequest(json.loads(json.dumps(messages)), o.tools, o.response_format, o.tool_choice)
         self.requests.append(req)
         if not self.steps:
             raise LLMUnavailableError("scripted model has no more steps")
