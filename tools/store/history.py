@@ -412,10 +412,8 @@ class HistoryStore:
         self._validate_cache()
         n = self._call(self._events_col.count)
         by_user: dict[str, list[_Row]] = {}
-        for offset in range(0, n, page):
-            got = self._call(self._events_col.get, include=["metadatas"], limit=page, offset=offset)
-            for eid, m in zip(got["ids"], got["metadatas"], strict=True):
-                by_user.setdefault(str(m["user_id"]), []).append(self._row(eid, m))
+        for eid, m in self._scan_events(n, page):
+            by_user.setdefault(str(m["user_id"]), []).append(self._row(eid, m))
         for rows in by_user.values():
             rows.sort(key=lambda r: (r.ts, r.row, r.event_id))
         with self._cache.lock:
@@ -424,6 +422,27 @@ class HistoryStore:
             self._cache.events_count = n if self.settings.chroma_mode == "http" else None
         self._items()
         return sum(len(r) for r in by_user.values())
+
+    def _scan_events(self, n: int, page: int = 20_000) -> Iterable[tuple[str, dict[str, Any]]]:
+        """(event id, metadata) of every stored event, in pages."""
+        for offset in range(0, n, page):
+            got = self._call(self._events_col.get, include=["metadatas"], limit=page, offset=offset)
+            yield from zip(got["ids"], got["metadatas"], strict=True)
+
+    def events_frame(self) -> pd.DataFrame:
+        """Every stored event — the ingested dataset's plus those added since, minus forgotten users' — as a frame
+        with the ``Dataset.interactions`` columns and ``event_id``, sorted by (ts, row). What retraining learns from."""
+        n = self._call(self._events_col.count)
+        cols: dict[str, list[Any]] = {"event_id": [], "user_id": [], "item_id": [], "ts": [], "rating": [], "row": []}
+        for eid, m in self._scan_events(n):
+            cols["event_id"].append(eid)
+            cols["user_id"].append(str(m["user_id"]))
+            cols["item_id"].append(str(m["item_id"]))
+            cols["ts"].append(int(m["ts"]))
+            cols["rating"].append(float(m["rating"]) if "rating" in m else math.nan)
+            cols["row"].append(int(m.get("row", 0)))
+        frame = pd.DataFrame(cols).astype({"ts": np.int64, "rating": np.float64, "row": np.int64})
+        return frame.sort_values(["ts", "row", "event_id"], kind="stable", ignore_index=True)
 
     def _refresh_users(self, users: Iterable[str]) -> None:
         """After a write: drop the users' cached rows, or refetch them when the cache holds everyone."""
