@@ -47,7 +47,7 @@ class Dataset:
         ints["row"] = ints["row"].astype(np.int64)
         items["item_id"] = items["item_id"].astype(str)
         items["year"] = items["year"].astype("Int64")
-        ints.sort_values(["ts", "row"], kind="stable", inplace=True, ignore_index=True)
+        self.interactions = ints = ints.sort_values(["ts", "row"], kind="stable", ignore_index=True)
         if not self.categories:
             seen: dict[str, None] = {}
             for cats in items["categories"]:

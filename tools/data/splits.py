@@ -47,8 +47,41 @@ class Split:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _empty_set() -> tuple[list[History], list[int], list[str]]:
-    return [], [], []
+@dataclass
+class _SplitBuilder:
+    """Collects one protocol's training histories and validation/test cases, then builds the ``Split``."""
+
+    data: SequenceData
+    train_u: list[str] = field(default_factory=list)
+    train_h: list[History] = field(default_factory=list)
+    cases: dict[str, tuple[list[History], list[int], list[str]]] = field(
+        default_factory=lambda: {"valid": ([], [], []), "test": ([], [], [])})
+
+    def case(self, part: Literal["valid", "test"], uid: str, h: History, n_history: int) -> None:
+        """A case of ``part``: the first ``n_history`` events are the history, the next one the target."""
+        hists, targets, users = self.cases[part]
+        hists.append(_head(h, n_history))
+        targets.append(int(h.items[n_history]))
+        users.append(uid)
+
+    def train(self, uid: str, h: History, n_train: int) -> None:
+        if n_train > 0:
+            self.train_u.append(uid)
+            self.train_h.append(_head(h, n_train))
+
+    def build(self, protocol: Protocol, lead: dict[str, Any], tail: dict[str, Any]) -> Split:
+        """The split; ``details`` = ``lead``, the counts every protocol reports, then ``tail``."""
+        details = {
+            **lead,
+            "users": len(self.data.user_ids),
+            "train_users": len(self.train_u),
+            "train_events": int(sum(len(h) for h in self.train_h)),
+            "valid_cases": len(self.cases["valid"][1]),
+            "test_cases": len(self.cases["test"][1]),
+            **tail,
+        }
+        return Split(self.data.with_histories(self.train_u, self.train_h), _as_validation_set(self.cases["valid"]),
+                     _as_validation_set(self.cases["test"]), protocol, details)
 
 
 def _as_validation_set(parts: tuple[list[History], list[int], list[str]]) -> ValidationSet:
@@ -64,10 +97,7 @@ def leave_one_out(data: SequenceData, min_history: int = 1) -> Split:
     """Per user: last event → test, second-to-last → validation, the rest → training."""
     if min_history < 1:
         raise InvalidRequestError(f"min_history must be >= 1, got {min_history}")
-    train_u: list[str] = []
-    train_h: list[History] = []
-    valid = _empty_set()
-    test = _empty_set()
+    out = _SplitBuilder(data)
     n_only_train = 0
     for uid, h in zip(data.user_ids, data.histories, strict=True):
         n = len(h)
@@ -75,30 +105,14 @@ def leave_one_out(data: SequenceData, min_history: int = 1) -> Split:
             n_train = n
             n_only_train += 1
         else:
-            test[0].append(_head(h, n - 1))
-            test[1].append(int(h.items[n - 1]))
-            test[2].append(uid)
+            out.case("test", uid, h, n - 1)
             if n - 2 >= min_history:
-                valid[0].append(_head(h, n - 2))
-                valid[1].append(int(h.items[n - 2]))
-                valid[2].append(uid)
+                out.case("valid", uid, h, n - 2)
                 n_train = n - 2
             else:
                 n_train = n - 1
-        if n_train > 0:
-            train_u.append(uid)
-            train_h.append(_head(h, n_train))
-    details = {
-        "min_history": min_history,
-        "users": len(data.user_ids),
-        "train_users": len(train_u),
-        "train_events": int(sum(len(h) for h in train_h)),
-        "valid_cases": len(valid[1]),
-        "test_cases": len(test[1]),
-        "users_train_only": n_only_train,
-    }
-    return Split(data.with_histories(train_u, train_h), _as_validation_set(valid), _as_validation_set(test),
-                 "loo", details)
+        out.train(uid, h, n_train)
+    return out.build("loo", {"min_history": min_history}, {"users_train_only": n_only_train})
 
 
 def temporal_cutoff(data: SequenceData, quantile: float = 0.9) -> int:
@@ -115,43 +129,24 @@ def temporal_split(data: SequenceData, cutoff_ts: int, min_history: int = 1) -> 
     """Global time cut: train on the past only, predict each user's first event at or after ``cutoff_ts``."""
     if min_history < 1:
         raise InvalidRequestError(f"min_history must be >= 1, got {min_history}")
-    train_u: list[str] = []
-    train_h: list[History] = []
-    valid = _empty_set()
-    test = _empty_set()
+    out = _SplitBuilder(data)
     future_events = 0
     for uid, h in zip(data.user_ids, data.histories, strict=True):
         # histories are time-ordered, so the past is a prefix
         n_past = int(np.searchsorted(h.times, cutoff_ts, side="left"))
         future_events += len(h) - n_past
         if n_past >= min_history and n_past < len(h):
-            test[0].append(_head(h, n_past))
-            test[1].append(int(h.items[n_past]))
-            test[2].append(uid)
+            out.case("test", uid, h, n_past)
         n_train = n_past
         if n_past - 1 >= min_history:
-            valid[0].append(_head(h, n_past - 1))
-            valid[1].append(int(h.items[n_past - 1]))
-            valid[2].append(uid)
+            out.case("valid", uid, h, n_past - 1)
             n_train = n_past - 1
-        if n_train > 0:
-            train_u.append(uid)
-            train_h.append(_head(h, n_train))
-    if not test[1]:
+        out.train(uid, h, n_train)
+    if not out.cases["test"][1]:
         raise InvalidRequestError(
             f"temporal cut-off {cutoff_ts} leaves no user with history before it and an event after it")
-    details = {
-        "cutoff_ts": int(cutoff_ts),
-        "min_history": min_history,
-        "users": len(data.user_ids),
-        "train_users": len(train_u),
-        "train_events": int(sum(len(h) for h in train_h)),
-        "valid_cases": len(valid[1]),
-        "test_cases": len(test[1]),
-        "future_events": future_events,
-    }
-    return Split(data.with_histories(train_u, train_h), _as_validation_set(valid), _as_validation_set(test),
-                 "temporal", details)
+    return out.build("temporal", {"cutoff_ts": int(cutoff_ts), "min_history": min_history},
+                     {"future_events": future_events})
 
 
 def make_split(data: SequenceData, protocol: str, *, cutoff_ts: int | None = None, min_history: int = 1,
