@@ -6,6 +6,10 @@
 - ``synthetic_truth``: its planted drifts (``list[PlantedDrift]``).
 - ``ml100k_dir``: the MovieLens-100K directory, or a skip with the reason.
 - ``chroma_server``: a real ``chroma run`` on 127.0.0.1 (free port, temp path) for the session: (host, port).
+- ``api_services``: the real API engines (``test_api_fixtures.build_services``: small synthetic data, embedded
+  Chroma, trained forecaster, no LLM), built once per test process; ``api_client``: a ``TestClient`` over them.
+- ``llm_endpoint``: the REAL local llama.cpp server with the packaged GGUF, per module, stopped (and checked
+  stopped) afterwards. Tests marked ``llm`` skip with the reason when ``make llm`` has not installed it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -30,6 +35,12 @@ from evorec.settings import DEFAULT_ML100K, Settings
 from evorec.tools.data.loader import load_dataset
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.synthetic import PlantedDrift, generate_synthetic, load_ground_truth
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from evorec.serving.api.services import Services
+    from evorec.serving.llm.launcher import LLMEndpoint
 
 SMALL_SYNTHETIC = {"seed": 11, "n_users": 60, "n_items": 150}
 
@@ -100,3 +111,50 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def api_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
+    from test_api_fixtures import build_services
+
+    return build_services(tmp_path_factory.getbasetemp() / "api-engines")
+
+
+@pytest.fixture(scope="module")
+def api_client(api_services: Services) -> TestClient:
+    from fastapi.testclient import TestClient
+    from test_api_fixtures import make_app
+
+    return TestClient(make_app(api_services))
+
+
+def local_llm_missing() -> str | None:
+    """Why the real local LLM server cannot start here, or None when it can."""
+    from evorec.serving.llm.launcher import llama_cpp_installed, local_backend_available
+
+    if not llama_cpp_installed():
+        return "llama-cpp-python not installed (run `make llm`)"
+    if not local_backend_available():
+        return "packaged GGUF model not installed (run `make llm`)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    llm_items = [item for item in items if item.get_closest_marker("llm")]
+    reason = local_llm_missing() if llm_items else None
+    for item in llm_items if reason else []:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="module")
+def llm_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMEndpoint]:
+    import httpx
+
+    from evorec.serving.llm.launcher import local_llm
+
+    settings = Settings(home=tmp_path_factory.mktemp("llm-home"), llm="auto", llm_url="")
+    with local_llm(settings) as ep:
+        assert ep is not None
+        yield ep
+    with pytest.raises(httpx.HTTPError):  # stopped on exit
+        httpx.get(ep.base_url.removesuffix("/v1") + "/health", timeout=2)

@@ -7,7 +7,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from test_api_fixtures import build_services, known_users, make_app
+from test_api_fixtures import known_users, make_app
 
 from evorec.serving.api.services import Services
 
@@ -15,13 +15,8 @@ ADMIN = {"Authorization": "Bearer root-key"}
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
-    return build_services(tmp_path_factory.getbasetemp() / "api-engines")
-
-
-@pytest.fixture(scope="module")
-def client(services: Services) -> TestClient:
-    return TestClient(make_app(services, api_keys="user-key", admin_key=SecretStr("root-key")))
+def client(api_services: Services) -> TestClient:
+    return TestClient(make_app(api_services, api_keys="user-key", admin_key=SecretStr("root-key")))
 
 
 def _wait(client: TestClient, job_id: str, timeout_s: float) -> dict:
@@ -50,19 +45,19 @@ def test_a_failing_job_reports_failure_with_its_log(client: TestClient) -> None:
 
 
 @pytest.mark.slow
-def test_retrain_succeeds_and_serving_reloads(client: TestClient, services: Services) -> None:
-    forecaster = services.settings.artifacts_dir("synthetic") / "forecaster"
+def test_retrain_succeeds_and_serving_reloads(client: TestClient, api_services: Services) -> None:
+    forecaster = api_services.settings.artifacts_dir("synthetic") / "forecaster"
     before = {p: p.stat().st_mtime for p in forecaster.rglob("*") if p.is_file()}
-    old_toolbox = services.toolbox
+    old_toolbox = api_services.toolbox
     r = client.post("/v1/admin/retrain", json={"epochs": 1, "seed": 3}, headers=ADMIN)
     assert r.status_code == 202
     again = client.post("/v1/admin/retrain", json={}, headers=ADMIN)
     assert again.status_code == 409  # one job at a time
     job = _wait(client, r.json()["job_id"], 600)
     assert job["state"] == "succeeded", job["log_tail"]
-    assert job["reloaded"] and services.toolbox is not old_toolbox
+    assert job["reloaded"] and api_services.toolbox is not old_toolbox
     after = {p: p.stat().st_mtime for p in forecaster.rglob("*") if p.is_file()}
     assert any(after.get(p, 0) > t for p, t in before.items())  # new artifacts written
-    user = known_users(services, 1)[0]
+    user = known_users(api_services, 1)[0]
     rec = client.post("/v1/recommend", json={"user_id": user, "k": 3}, headers=ADMIN)
     assert rec.status_code == 200 and len(rec.json()["items"]) == 3

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from test_api_fixtures import build_services, make_app
+from test_api_fixtures import make_app
 
 from evorec.errors import InvalidRequestError
 from evorec.serving.api.auth import KeyRing, parse_api_keys
 from evorec.serving.api.server import effective_host
+from evorec.serving.api.services import Services
 from evorec.settings import Settings
 
 
@@ -37,9 +38,8 @@ def test_keyring_lookup(tmp_path) -> None:
 
 
 @pytest.fixture(scope="module")
-def keyed_client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    services = build_services(tmp_path_factory.getbasetemp() / "api-engines")
-    app = make_app(services, api_keys="open,limited:alice", admin_key=SecretStr("root"))
+def keyed_client(api_services: Services) -> TestClient:
+    app = make_app(api_services, api_keys="open,limited:alice", admin_key=SecretStr("root"))
     return TestClient(app, raise_server_exceptions=False)
 
 

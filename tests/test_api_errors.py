@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from test_api_fixtures import build_services
 
 from evorec.errors import ArtifactError, InvalidRequestError, NotFoundError, StoreUnavailableError
 from evorec.serving.api import create_app
+from evorec.serving.api.services import Services
 from evorec.settings import Settings
 
 
@@ -59,9 +59,9 @@ def test_unknown_route_and_method_are_json(client: TestClient) -> None:
     assert r.status_code == 405 and r.json()["error"]["code"] == 405
 
 
-def test_store_down_is_503_and_health_says_why(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_store_down_is_503_and_health_says_why(api_services: Services) -> None:
     # the prepared home, but the store in http mode on a port where nothing listens: unreachable
-    prepared = build_services(tmp_path_factory.getbasetemp() / "api-engines").settings
+    prepared = api_services.settings
     settings = prepared.model_copy(update={"chroma_mode": "http", "chroma_host": "127.0.0.1", "chroma_port": 9})
     client = TestClient(create_app(settings), raise_server_exceptions=False)
     r = client.post("/v1/recommend", json={"user_id": "u1"})

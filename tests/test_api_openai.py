@@ -6,19 +6,14 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from test_api_fixtures import build_services, known_users, make_app, uvicorn_server
+from test_api_fixtures import known_users, make_app, uvicorn_server
 
 from evorec.serving.api.services import Services
 
 
 @pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
-    return build_services(tmp_path_factory.getbasetemp() / "api-engines")
-
-
-@pytest.fixture(scope="module")
-def base_url(services: Services) -> Iterator[str]:
-    with uvicorn_server(make_app(services)) as url:
+def base_url(api_services: Services) -> Iterator[str]:
+    with uvicorn_server(make_app(api_services)) as url:
         yield url
 
 
@@ -31,8 +26,8 @@ def test_models_lists_evorec(client: openai.OpenAI) -> None:
     assert [m.id for m in client.models.list()] == ["evorec"]
 
 
-def test_non_streaming_completion(client: openai.OpenAI, services: Services) -> None:
-    user = known_users(services, 1)[0]
+def test_non_streaming_completion(client: openai.OpenAI, api_services: Services) -> None:
+    user = known_users(api_services, 1)[0]
     resp = client.chat.completions.create(model="evorec", user=user,
                                           messages=[{"role": "user", "content": "What should I watch next?"}])
     text = resp.choices[0].message.content
@@ -43,8 +38,8 @@ def test_non_streaming_completion(client: openai.OpenAI, services: Services) -> 
         assert item["title"] in text
 
 
-def test_streaming_completion_with_user_header(client: openai.OpenAI, services: Services) -> None:
-    user = known_users(services, 2)[1]
+def test_streaming_completion_with_user_header(client: openai.OpenAI, api_services: Services) -> None:
+    user = known_users(api_services, 2)[1]
     stream = client.chat.completions.create(model="evorec", stream=True, extra_headers={"X-Evorec-User": user},
                                             messages=[{"role": "system", "content": "be brief"},
                                                       {"role": "user", "content": "Recommend 3 things"}])

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
-from test_api_fixtures import build_services, known_users, make_app
+from test_api_fixtures import known_users
 
 from evorec.serving.api.services import Services
 
 
-@pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
-    return build_services(tmp_path_factory.getbasetemp() / "api-engines")
-
-
-@pytest.fixture(scope="module")
-def client(services: Services) -> TestClient:
-    return TestClient(make_app(services))
-
-
-def test_known_user_gets_grounded_ranked_items(client: TestClient, services: Services) -> None:
-    user = known_users(services, 1)[0]
-    r = client.post("/v1/recommend", json={"user_id": user, "k": 5, "llm": False})
+def test_known_user_gets_grounded_ranked_items(api_client: TestClient, api_services: Services) -> None:
+    user = known_users(api_services, 1)[0]
+    r = api_client.post("/v1/recommend", json={"user_id": user, "k": 5, "llm": False})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["user_id"] == user and not body["cold_start"]
@@ -38,11 +27,12 @@ def test_known_user_gets_grounded_ranked_items(client: TestClient, services: Ser
     assert body["interest_summary"]
 
 
-def test_constraints_are_applied_exactly(client: TestClient, services: Services) -> None:
-    user = known_users(services, 2)[1]
-    first = client.post("/v1/recommend", json={"user_id": user, "k": 10}).json()
+def test_constraints_are_applied_exactly(api_client: TestClient, api_services: Services) -> None:
+    user = known_users(api_services, 2)[1]
+    first = api_client.post("/v1/recommend", json={"user_id": user, "k": 10}).json()
     banned = first["items"][0]["categories"][0]
-    r = client.post("/v1/recommend", json={"user_id": user, "constraints": {"k": 8, "exclude_categories": [banned]}})
+    r = api_client.post("/v1/recommend",
+                        json={"user_id": user, "constraints": {"k": 8, "exclude_categories": [banned]}})
     assert r.status_code == 200
     items = r.json()["items"]
     assert len(items) <= 8
@@ -50,16 +40,16 @@ def test_constraints_are_applied_exactly(client: TestClient, services: Services)
     assert r.json()["constraints"]["exclude_categories"] == [banned]
 
 
-def test_unknown_user_gets_cold_start(client: TestClient) -> None:
-    r = client.post("/v1/recommend", json={"user_id": "nobody-ever-seen", "k": 3})
+def test_unknown_user_gets_cold_start(api_client: TestClient) -> None:
+    r = api_client.post("/v1/recommend", json={"user_id": "nobody-ever-seen", "k": 3})
     assert r.status_code == 200
     assert r.json()["cold_start"] is True and len(r.json()["items"]) == 3
 
 
-def test_answers_are_counted_in_metrics(client: TestClient, services: Services) -> None:
-    user = known_users(services, 1)[0]
-    client.post("/v1/recommend", json={"user_id": user, "k": 2})
-    text = client.get("/metrics").text
+def test_answers_are_counted_in_metrics(api_client: TestClient, api_services: Services) -> None:
+    user = known_users(api_services, 1)[0]
+    api_client.post("/v1/recommend", json={"user_id": user, "k": 2})
+    text = api_client.get("/metrics").text
     assert 'evorec_answers_total{endpoint="recommend",mode="degraded"}' in text
     assert 'evorec_degraded_answers_total{endpoint="recommend"}' in text
     assert 'evorec_http_request_duration_seconds_count{method="POST",route="/v1/recommend"}' in text

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_api_fixtures import build_services, make_app, parse_sse, uvicorn_server
+from test_api_fixtures import make_app, parse_sse, uvicorn_server
 
 from evorec.serving.api.live import LiveServer, free_port
 from evorec.serving.api.loadgen import run_load
+from evorec.serving.api.services import Services
 from evorec.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -62,9 +63,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str],
 # ------------------------------------------------------------------ schemathesis
 
 
-def test_schemathesis_finds_no_server_errors(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
-    services = build_services(tmp_path_factory.getbasetemp() / "api-engines")
-    with uvicorn_server(make_app(services)) as url:
+def test_schemathesis_finds_no_server_errors(api_services: Services, tmp_path: Path) -> None:
+    with uvicorn_server(make_app(api_services)) as url:
         cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{url}/openapi.json",
                "--checks", "not_a_server_error", "--max-examples", "12", "--seed", "7",
                "--phases", "examples,coverage,fuzzing", "--max-time", "300", "--request-timeout", "60",

@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from fastapi.testclient import TestClient
-from test_api_fixtures import build_services, known_users, make_app, parse_sse
+from test_api_fixtures import known_users, parse_sse
 
 from evorec.serving.api.services import Services
 from evorec.tools.store.client import collection_names, get_client
 
 
-@pytest.fixture(scope="module")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Services:
-    return build_services(tmp_path_factory.getbasetemp() / "api-engines")
-
-
-@pytest.fixture(scope="module")
-def client(services: Services) -> TestClient:
-    return TestClient(make_app(services))
-
-
-def test_interests_json(client: TestClient, services: Services) -> None:
-    for other in [*known_users(services, 12)[8:], "cold-start-user"]:
-        r = client.get(f"/v1/users/{other}/interests")
+def test_interests_json(api_client: TestClient, api_services: Services) -> None:
+    for other in [*known_users(api_services, 12)[8:], "cold-start-user"]:
+        r = api_client.get(f"/v1/users/{other}/interests")
         assert r.status_code == 200, (other, r.text)
-    user = known_users(services, 1)[0]
-    r = client.get(f"/v1/users/{user}/interests")
+    user = known_users(api_services, 1)[0]
+    r = api_client.get(f"/v1/users/{user}/interests")
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["known"] is True and body["user_id"] == user
@@ -35,40 +24,40 @@ def test_interests_json(client: TestClient, services: Services) -> None:
     assert body["trends"]
 
 
-def test_interests_chart_is_a_png(client: TestClient, services: Services) -> None:
+def test_interests_chart_is_a_png(api_client: TestClient, api_services: Services) -> None:
     import matplotlib.image as mpimg
 
-    user = known_users(services, 1)[0]
-    r = client.get(f"/v1/users/{user}/interests.png")
+    user = known_users(api_services, 1)[0]
+    r = api_client.get(f"/v1/users/{user}/interests.png")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert r.content[:8] == b"\x89PNG\r\n\x1a\n"
     img = mpimg.imread(io.BytesIO(r.content), format="png")
     assert img.shape[0] >= 300 and img.shape[1] >= 600
     assert img[..., :3].std() > 0.05  # not a blank canvas
-    cold = client.get("/v1/users/never-seen-user/interests.png")
+    cold = api_client.get("/v1/users/never-seen-user/interests.png")
     assert cold.status_code == 200 and cold.content[:4] == b"\x89PNG"
 
 
-def test_forget_user_removes_everything(client: TestClient, services: Services) -> None:
-    user = known_users(services, 8)[7]
-    chat = parse_sse(client.post("/v1/chat", json={"user_id": user, "message": "what next?"}).text)
+def test_forget_user_removes_everything(api_client: TestClient, api_services: Services) -> None:
+    user = known_users(api_services, 8)[7]
+    chat = parse_sse(api_client.post("/v1/chat", json={"user_id": user, "message": "what next?"}).text)
     session_id = chat[0][1]["session_id"]
-    client.post("/v1/events", json={"user_id": user, "item_id": chat[-1][1]["recommendations"]["items"][0]["item_id"],
-                                    "ts": 1_900_000_000})
-    assert services.toolbox.get_user_history(user).total_events > 0
+    item = chat[-1][1]["recommendations"]["items"][0]["item_id"]
+    api_client.post("/v1/events", json={"user_id": user, "item_id": item, "ts": 1_900_000_000})
+    assert api_services.toolbox.get_user_history(user).total_events > 0
 
-    r = client.delete(f"/v1/users/{user}")
+    r = api_client.delete(f"/v1/users/{user}")
     assert r.status_code == 200, r.text
     assert r.json()["events_deleted"] > 0 and r.json()["sessions_deleted"] == 1
 
-    history = services.toolbox.get_user_history(user, limit=5000)
+    history = api_services.toolbox.get_user_history(user, limit=5000)
     assert history.total_events == 0 and not history.known
-    assert not services.toolbox.known_user(user)
-    assert services.agent.sessions.list_user(user) == []
-    assert client.get(f"/v1/sessions/{session_id}").status_code == 404
-    assert services.toolbox.get_user_history(user, query="anything").events == []
-    events_collection = get_client(services.settings).get_collection(collection_names("synthetic")[1])
+    assert not api_services.toolbox.known_user(user)
+    assert api_services.agent.sessions.list_user(user) == []
+    assert api_client.get(f"/v1/sessions/{session_id}").status_code == 404
+    assert api_services.toolbox.get_user_history(user, query="anything").events == []
+    events_collection = get_client(api_services.settings).get_collection(collection_names("synthetic")[1])
     assert events_collection.get(where={"user_id": user})["ids"] == []  # nothing left in the store itself
-    again = client.post("/v1/recommend", json={"user_id": user, "k": 3}).json()
+    again = api_client.post("/v1/recommend", json={"user_id": user, "k": 3}).json()
     assert again["cold_start"] is True
-    assert client.get(f"/v1/users/{user}/interests").json()["known"] is False
+    assert api_client.get(f"/v1/users/{user}/interests").json()["known"] is False

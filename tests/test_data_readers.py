@@ -65,46 +65,34 @@ def test_minimal_columns_and_bom(tmp_path: Path) -> None:
     assert ds.items["categories"].iloc[0] == [] and ds.items["description"].iloc[0] == ""
 
 
-def test_missing_column(tmp_path: Path) -> None:
-    d = write(tmp_path / "d", interactions="user_id,item,timestamp\n1,a,5\n")
-    fails(d, "interactions.csv", 1, "missing column(s) item_id")
-    d = write(tmp_path / "e", items="item_id,name\na,A\n")
-    fails(d, "items.csv", 1, "missing column(s) title")
+_HEAD = "user_id,item_id,timestamp\n"
+BAD_CSV = [  # (items.csv, interactions.csv, failing file, line, problem): one case per bad-file kind
+    pytest.param(ITEMS, "user_id,item,timestamp\n1,a,5\n", "interactions.csv", 1, "missing column(s) item_id",
+                 id="missing-interactions-column"),
+    pytest.param("item_id,name\na,A\n", INTERACTIONS, "items.csv", 1, "missing column(s) title",
+                 id="missing-items-column"),
+    pytest.param(ITEMS, _HEAD + "1,a,5\n1,b,yesterday\n", "interactions.csv", 3,
+                 "timestamp 'yesterday' is not a number", id="non-numeric-timestamp"),
+    pytest.param(ITEMS, "user_id,item_id,timestamp,rating\n1,a,5,great\n", "interactions.csv", 2,
+                 "rating 'great' is not a number", id="non-numeric-rating"),
+    pytest.param(ITEMS, (_HEAD + "1,a,5\n").encode() + "2,b,6,caf\u00e9\n".encode("latin-1"), "interactions.csv", 3,
+                 "cannot decode byte 0xe9 as utf-8", id="undecodable-bytes"),
+    pytest.param(ITEMS, "", "interactions.csv", None, "file is empty", id="empty-file"),
+    pytest.param("item_id,title\n", INTERACTIONS, "items.csv", None, "no item rows", id="items-header-only"),
+    pytest.param(ITEMS, _HEAD + "\n", "interactions.csv", None, "no interaction rows", id="interactions-header-only"),
+    pytest.param(ITEMS, _HEAD + "1,a,5\n1,zz,6\n", "interactions.csv", 3, "item_id 'zz' is not in items.csv",
+                 id="unknown-item"),
+    pytest.param(ITEMS, _HEAD + "1,a\n", "interactions.csv", 2, "expected 3 fields, found 2", id="wrong-field-count"),
+    pytest.param("item_id,title\na,A\na,B\n", INTERACTIONS, "items.csv", 3, "duplicate item_id 'a'",
+                 id="duplicate-item"),
+    pytest.param("item_id,title,year\na,A,soon\n", INTERACTIONS, "items.csv", 2, "year 'soon'", id="bad-year"),
+]
 
 
-def test_non_numeric_timestamp(tmp_path: Path) -> None:
-    d = write(tmp_path / "d", interactions="user_id,item_id,timestamp\n1,a,5\n1,b,yesterday\n")
-    fails(d, "interactions.csv", 3, "timestamp 'yesterday' is not a number")
-
-
-def test_non_numeric_rating(tmp_path: Path) -> None:
-    d = write(tmp_path / "d", interactions="user_id,item_id,timestamp,rating\n1,a,5,great\n")
-    fails(d, "interactions.csv", 2, "rating 'great' is not a number")
-
-
-def test_undecodable_bytes(tmp_path: Path) -> None:
-    bad = b"user_id,item_id,timestamp\n1,a,5\n" + "2,b,6,caf\u00e9\n".encode("latin-1")
-    d = write(tmp_path / "d", interactions=bad)
-    fails(d, "interactions.csv", 3, "cannot decode byte 0xe9 as utf-8")
-
-
-def test_empty_and_header_only_files(tmp_path: Path) -> None:
-    fails(write(tmp_path / "d", interactions=""), "interactions.csv", None, "file is empty")
-    fails(write(tmp_path / "e", items="item_id,title\n"), "items.csv", None, "no item rows")
-    fails(write(tmp_path / "f", interactions="user_id,item_id,timestamp\n\n"), "interactions.csv", None,
-          "no interaction rows")
-
-
-def test_unknown_item_and_wrong_field_count(tmp_path: Path) -> None:
-    d = write(tmp_path / "d", interactions="user_id,item_id,timestamp\n1,a,5\n1,zz,6\n")
-    fails(d, "interactions.csv", 3, "item_id 'zz' is not in items.csv")
-    d = write(tmp_path / "e", interactions="user_id,item_id,timestamp\n1,a\n")
-    fails(d, "interactions.csv", 2, "expected 3 fields, found 2")
-
-
-def test_duplicate_item_and_bad_year(tmp_path: Path) -> None:
-    fails(write(tmp_path / "d", items="item_id,title\na,A\na,B\n"), "items.csv", 3, "duplicate item_id 'a'")
-    fails(write(tmp_path / "e", items="item_id,title,year\na,A,soon\n"), "items.csv", 2, "year 'soon'")
+@pytest.mark.parametrize(("items", "interactions", "file", "line", "problem"), BAD_CSV)
+def test_bad_csv_fails_naming_file_line_and_problem(tmp_path: Path, items: str, interactions: str | bytes, file: str,
+                                                    line: int | None, problem: str) -> None:
+    fails(write(tmp_path / "d", items=items, interactions=interactions), file, line, problem)
 
 
 def test_missing_files_and_names(tmp_path: Path) -> None:

@@ -7,56 +7,32 @@ when llama-cpp-python or the model package is not installed (``make llm`` instal
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from evorec.serving.llm.launcher import (
-    LLMEndpoint,
-    llama_cpp_installed,
-    local_backend_available,
-    local_llm,
-    warm_up,
-)
+from evorec.serving.llm.launcher import LLMEndpoint, warm_up
 from evorec.serving.llm.probe import PROBE_SYSTEM, PROBE_TOOLS, RANK_RESULT, ProbeAnswer
-from evorec.settings import Settings
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.llm,
-    pytest.mark.skipif(not llama_cpp_installed(), reason="llama-cpp-python not installed (run `make llm`)"),
-    pytest.mark.skipif(not local_backend_available(), reason="packaged GGUF model not installed (run `make llm`)"),
-]
+# the `llm_endpoint` fixture (tests/conftest.py) starts the real server; `llm` tests skip when it is not installed
+pytestmark = [pytest.mark.slow, pytest.mark.llm]
 
 
 @pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMEndpoint]:
-    home = tmp_path_factory.mktemp("home")
-    settings = Settings(home=home, llm="auto", llm_url="")
-    with local_llm(settings) as ep:
-        assert ep is not None
-        yield ep
-    # stopped on exit
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(ep.base_url.removesuffix("/v1") + "/health", timeout=2)
-
-
-@pytest.fixture(scope="module")
-def client(endpoint: LLMEndpoint):  # type: ignore[no-untyped-def]
+def client(llm_endpoint: LLMEndpoint):  # type: ignore[no-untyped-def]
     from openai import OpenAI
 
-    return OpenAI(base_url=endpoint.base_url, api_key="not-needed", timeout=120, max_retries=0)
+    return OpenAI(base_url=llm_endpoint.base_url, api_key="not-needed", timeout=120, max_retries=0)
 
 
-def test_models_and_health(endpoint: LLMEndpoint, client) -> None:  # type: ignore[no-untyped-def]
-    assert [m.id for m in client.models.list().data] == [endpoint.model]
-    health = httpx.get(endpoint.base_url.removesuffix("/v1") + "/health", timeout=5).json()
+def test_models_and_health(llm_endpoint: LLMEndpoint, client) -> None:  # type: ignore[no-untyped-def]
+    assert [m.id for m in client.models.list().data] == [llm_endpoint.model]
+    health = httpx.get(llm_endpoint.base_url.removesuffix("/v1") + "/health", timeout=5).json()
     assert health["status"] == "ok"
 
 
-def test_warm_up_makes_the_first_real_call_reuse_the_prefix(endpoint: LLMEndpoint, client) -> None:  # type: ignore[no-untyped-def]
-    n = warm_up(endpoint, PROBE_SYSTEM, PROBE_TOOLS)
+def test_warm_up_makes_the_first_real_call_reuse_the_prefix(llm_endpoint: LLMEndpoint, client) -> None:  # type: ignore[no-untyped-def]
+    n = warm_up(llm_endpoint, PROBE_SYSTEM, PROBE_TOOLS)
     assert n > 500
     first = client.chat.completions.create(
         model="m",
@@ -70,7 +46,7 @@ def test_warm_up_makes_the_first_real_call_reuse_the_prefix(endpoint: LLMEndpoin
     assert first.choices[0].message.tool_calls
 
 
-def test_tool_call_round_trip_and_json_schema_answer(endpoint: LLMEndpoint, client) -> None:  # type: ignore[no-untyped-def]
+def test_tool_call_round_trip_and_json_schema_answer(llm_endpoint: LLMEndpoint, client) -> None:  # type: ignore[no-untyped-def]
     msgs: list[dict] = [
         {"role": "system", "content": PROBE_SYSTEM},
         {"role": "user", "content": "Recommend 3 movies for user 42 to watch tonight, but no horror."},

@@ -43,6 +43,15 @@ def ingested(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return store, ds
 
 
+@pytest.fixture
+def fresh_ingested(fresh: tuple[Settings, str], synthetic_dataset: Dataset) -> tuple[Settings, str, HistoryStore]:
+    """A ``fresh`` store with the small synthetic dataset ingested (writable: one per test)."""
+    settings, name = fresh
+    store = HistoryStore.open(settings, name)
+    store.ingest(synthetic_dataset, progress=False)
+    return settings, name, store
+
+
 def _all_event_ids(store: HistoryStore) -> list[str]:
     return store._events_col.get(include=[])["ids"]
 
@@ -117,12 +126,10 @@ def test_history_events_carry_item_facts(ingested: tuple[HistoryStore, Dataset])
         assert e.date == np.datetime64(e.ts, "s").astype("datetime64[D]").astype(str)
 
 
-def test_warm_cache_serves_reads_and_stays_exact_after_writes(fresh: tuple[Settings, str],
+def test_warm_cache_serves_reads_and_stays_exact_after_writes(fresh_ingested: tuple[Settings, str, HistoryStore],
                                                                synthetic_dataset: Dataset) -> None:
-    settings, name = fresh
+    settings, name, store = fresh_ingested
     ds = synthetic_dataset
-    store = HistoryStore.open(settings, name)
-    store.ingest(ds, progress=False)
     assert store.warm() == len(ds.interactions)
     user = ds.interactions["user_id"].iloc[0]
     assert [e.item_id for e in store.user_history(user).events] == ds.user_events(user)["item_id"].tolist()
@@ -209,20 +216,18 @@ def test_add_events_then_history_reflects_them(fresh: tuple[Settings, str], synt
         store.add_events([EventIn(user_id=user, item_id=item, timestamp="yesterday-ish")])
 
 
-def test_same_second_ties_keep_insertion_order(fresh: tuple[Settings, str], synthetic_dataset: Dataset) -> None:
-    settings, name = fresh
-    store = HistoryStore.open(settings, name)
-    store.ingest(synthetic_dataset, progress=False)
+def test_same_second_ties_keep_insertion_order(fresh_ingested: tuple[Settings, str, HistoryStore],
+                                               synthetic_dataset: Dataset) -> None:
+    store = fresh_ingested[2]
     items = synthetic_dataset.items["item_id"].tolist()[:3]
     store.add_events([EventIn(user_id="tie", item_id=i, timestamp=1_900_000_000) for i in items])
     assert [e.item_id for e in store.user_history("tie").events] == items
 
 
-def test_delete_user_removes_every_event(fresh: tuple[Settings, str], synthetic_dataset: Dataset) -> None:
-    settings, name = fresh
+def test_delete_user_removes_every_event(fresh_ingested: tuple[Settings, str, HistoryStore],
+                                        synthetic_dataset: Dataset) -> None:
+    settings, name, store = fresh_ingested
     ds = synthetic_dataset
-    store = HistoryStore.open(settings, name)
-    store.ingest(ds, progress=False)
     user = ds.interactions["user_id"].iloc[0]
     n = len(ds.user_events(user))
     assert store.user_history(user).known
@@ -237,11 +242,9 @@ def test_delete_user_removes_every_event(fresh: tuple[Settings, str], synthetic_
     assert store.delete_user(user) == 0
 
 
-def test_changed_dataset_rebuilds_store(fresh: tuple[Settings, str], synthetic_dataset: Dataset) -> None:
-    settings, name = fresh
-    ds = synthetic_dataset
-    store = HistoryStore.open(settings, name)
-    store.ingest(ds, progress=False)
+def test_changed_dataset_rebuilds_store(fresh_ingested: tuple[Settings, str, HistoryStore],
+                                       synthetic_dataset: Dataset) -> None:
+    store, ds = fresh_ingested[2], synthetic_dataset
     dropped = ds.interactions["user_id"].iloc[0]
     smaller = Dataset(name=ds.name, interactions=ds.interactions[ds.interactions["user_id"] != dropped].copy(),
                       items=ds.items.copy(), categories=list(ds.categories))

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_api_fixtures import build_services, known_users, make_app, uvicorn_server
+from test_api_fixtures import known_users, make_app, uvicorn_server
 
 from evorec.serving.api.services import Services
 
@@ -26,16 +26,14 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(),
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    services = build_services(tmp_path_factory.getbasetemp() / "api-engines")
-    with uvicorn_server(make_app(services)) as url:
+def base_url(api_services: Services) -> Iterator[str]:
+    with uvicorn_server(make_app(api_services)) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def user(tmp_path_factory: pytest.TempPathFactory) -> str:
-    services: Services = build_services(tmp_path_factory.getbasetemp() / "api-engines")
-    return known_users(services, 1)[0]
+def user(api_services: Services) -> str:
+    return known_users(api_services, 1)[0]
 
 
 def test_chat_page_in_chromium(base_url: str, user: str, tmp_path: Path) -> None:
