@@ -43,6 +43,19 @@ class ChatReply(BaseModel):
     latency_ms: float = 0.0
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = Field(None, description="Prompt tokens the server reused from its KV cache.")
+    prefill_ms: float | None = Field(None, description="Server-side prompt time (llama.cpp ``timings``), if sent.")
+    generation_ms: float | None = Field(None, description="Server-side generation time, if sent.")
+
+
+def _usage_fields(usage: Any, timings: Any) -> dict[str, Any]:
+    """Token counts from OpenAI ``usage`` and, when the server sends llama.cpp's ``timings``, the time split."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = details.get("cached_tokens") if isinstance(details, dict) else getattr(details, "cached_tokens", None)
+    t = timings if isinstance(timings, dict) else {}
+    return {"prompt_tokens": getattr(usage, "prompt_tokens", None),
+            "completion_tokens": getattr(usage, "completion_tokens", None), "cached_tokens": cached,
+            "prefill_ms": t.get("prompt_ms"), "generation_ms": t.get("predicted_ms")}
 
 
 @dataclass(frozen=True)
@@ -140,19 +153,18 @@ class OpenAIChatModel:
         msg = choice.message
         calls = [ToolCall(id=tc.id or f"call_{i}", name=tc.function.name, arguments=tc.function.arguments or "{}")
                  for i, tc in enumerate(msg.tool_calls or [])]
-        usage = resp.usage
         return ChatReply(content=msg.content, tool_calls=calls, finish_reason=choice.finish_reason,
-                         prompt_tokens=getattr(usage, "prompt_tokens", None),
-                         completion_tokens=getattr(usage, "completion_tokens", None))
+                         **_usage_fields(resp.usage, (resp.model_extra or {}).get("timings")))
 
     def _stream(self, kwargs: dict[str, Any], on_token: TokenSink) -> ChatReply:
         parts: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         finish = None
-        usage = None
+        usage = timings = None
         for chunk in self._client.chat.completions.create(stream=True, stream_options={"include_usage": True},
                                                           **kwargs):
             usage = getattr(chunk, "usage", None) or usage
+            timings = (chunk.model_extra or {}).get("timings") or timings
             if not chunk.choices:
                 continue
             choice = chunk.choices[0]
@@ -172,8 +184,7 @@ class OpenAIChatModel:
         tool_calls = [ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"] or "{}")
                       for i, c in sorted(calls.items())]
         return ChatReply(content="".join(parts) or None, tool_calls=tool_calls, finish_reason=finish,
-                         prompt_tokens=getattr(usage, "prompt_tokens", None),
-                         completion_tokens=getattr(usage, "completion_tokens", None))
+                         **_usage_fields(usage, timings))
 
 
 def _json_object_format(response_format: dict[str, Any]) -> dict[str, Any]:

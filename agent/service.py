@@ -9,6 +9,7 @@ timeout, garbage after repair) falls back to the plan-first executor with ``degr
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,7 +22,7 @@ from evorec.agent.grounding import FinalAnswer, Grounder, Review, answer_schema,
 from evorec.agent.llm import ChatModel, ChatReply, llm_from_settings
 from evorec.agent.preferences import PreferenceUpdate, parse_preferences
 from evorec.agent.sessions import Session, SessionStore
-from evorec.agent.toolkit import BoundToolkit, ToolOutcome, ranked_summary, tool_specs
+from evorec.agent.toolkit import BoundToolkit, ToolOutcome, clip, ranked_summary, tool_specs
 from evorec.errors import LLMUnavailableError
 from evorec.prompts import load_prompt
 from evorec.settings import Settings, get_settings
@@ -37,8 +38,12 @@ LLM_TOOLS = ["rank_candidates", "get_user_history", "search_items", "get_item"]
 DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
-TOOL_CALL_TOKENS = 192
-ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 120, 90
+TOOL_CALL_TOKENS = 128
+ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 110, 70
+# Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
+# LLM writes, characters per pre-run fact, trends shown, past chat messages, evidence ids in the schema.
+EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 3, 200, 3, 240, 40
+EVIDENCE_ID = re.compile(r"ev:[\w|.\-]+(?::[\w|.\-]+)*")
 
 
 class LLMCall(BaseModel):
@@ -47,6 +52,9 @@ class LLMCall(BaseModel):
     ok: bool
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    prefill_ms: float | None = None
+    generation_ms: float | None = None
 
 
 class TurnTrace(BaseModel):
@@ -213,7 +221,9 @@ class AgentService:
             trace.llm_calls.append(LLMCall(purpose=purpose, latency_ms=(time.perf_counter() - t0) * 1000, ok=False))
             raise LLMUnavailableError(f"LLM call failed: {type(e).__name__}: {e}") from e
         trace.llm_calls.append(LLMCall(purpose=purpose, latency_ms=(time.perf_counter() - t0) * 1000, ok=True,
-                                       prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens))
+                                       prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
+                                       cached_tokens=reply.cached_tokens, prefill_ms=reply.prefill_ms,
+                                       generation_ms=reply.generation_ms))
         return reply
 
     @staticmethod
@@ -245,24 +255,29 @@ class AgentService:
         return ranked
 
     # ---- LLM path -----------------------------------------------------------------------------
-    def _context(self, user_id: str, constraints: Constraints, trace: TurnTrace, prefs_note: str) -> str:
-        known = "" if any(not o.cold_start for o in trace.tools if o.name == "get_user_history") else \
-            "This user has no history yet (cold start).\n"
-        parts = [f"Session user: {user_id}. {known}Hard preferences in force: {prefs_note}"]
-        for o in trace.tools:
-            parts.append(f"## {o.name} ({o.issued_by})\n{o.for_model()}")
-        return "\n\n".join(parts)
+    def llm_prefix(self) -> tuple[str, list[dict[str, Any]]]:
+        """(system prompt, tools) every LLM call of this service starts with: what ``launcher.warm_up``
+        should evaluate once so later calls reuse the server's KV cache for it."""
+        return load_prompt("agent_system").strip(), tool_specs(LLM_TOOLS, self._categories())
+
+    @staticmethod
+    def _session_note(user_id: str, trace: TurnTrace, prefs_note: str) -> str:
+        cold = not any(not o.cold_start for o in trace.tools if o.name == "get_user_history")
+        return f"(Session user {user_id}{', new: no history yet' if cold else ''}. Preferences in force: {prefs_note}.)"
 
     def _llm_turn(self, kit: BoundToolkit, user_id: str, message: str, constraints: Constraints,
                   history: list[dict[str, str]], trace: TurnTrace, emit: Emit) -> Recommendations:
-        """Call 1 picks tools; call 2 continues the same conversation (same system+tools prefix, so a
-        llama.cpp server reuses its KV cache) with the tool results and asks for schema-bound JSON."""
-        specs = tool_specs(LLM_TOOLS)
+        """Call 1 picks tools (grammar-forced call, short prompt: the request, not the pre-run results);
+        call 2 continues the same conversation (same prefix, so a llama.cpp server reuses its KV cache)
+        with compact tool results and the pre-run facts, and asks for schema-bound JSON."""
+        system, specs = self.llm_prefix()
         note = describe_constraints(constraints)
+        past = [{"role": m["role"], "content": clip(m["content"], HISTORY_CHARS)} for m in history]
         msgs: list[dict[str, Any]] = [
-            {"role": "system", "content": load_prompt("agent_system").strip()}, *history,
-            {"role": "user", "content": f"{message}\n\n---\n{self._context(user_id, constraints, trace, note)}"}]
-        reply = self._complete("tools", trace, msgs, tools=specs, max_tokens=TOOL_CALL_TOKENS)
+            {"role": "system", "content": system}, *past,
+            {"role": "user", "content": f"{message}\n{self._session_note(user_id, trace, note)}"}]
+        reply = self._complete("tools", trace, msgs, tools=specs, tool_choice="required",
+                               max_tokens=TOOL_CALL_TOKENS)
         calls = reply.tool_calls[:6]
         outcomes = [self._run_tool(kit, tc.name, tc.arguments, "llm", trace, emit) for tc in calls]
         had_rank = any(o.ok and o.ranked is not None for o in outcomes)
@@ -273,13 +288,20 @@ class AgentService:
                      **({"tool_calls": [{"id": tc.id, "type": "function",
                                          "function": {"name": tc.name, "arguments": tc.arguments}}
                                         for tc in calls]} if calls else {})})
-        msgs += [{"role": "tool", "tool_call_id": tc.id, "name": tc.name, "content": o.for_model()}
-                 for tc, o in zip(calls, outcomes, strict=True)]
         n_items = min(constraints.k, self.llm_max_items, max(len(candidates), 1))
-        extra = "" if had_rank else f"## rank_candidates (run for you)\n{ranked_summary(ranked)}\n\n"
-        msgs.append({"role": "user", "content": f"{extra}{load_prompt('agent_answer').strip()}\n"
-                     f"Hard preferences in force: {note}. Write at most {n_items} items."})
-        schema = answer_schema(list(candidates), citable_evidence(ranked, trace), n_items)
+        shown = n_items + EXTRA_SHOWN
+        msgs += [{"role": "tool", "tool_call_id": tc.id, "name": tc.name,
+                  "content": ranked_summary(o.ranked, shown=shown) if o.ok and o.ranked is not None
+                  else o.for_model()} for tc, o in zip(calls, outcomes, strict=True)]
+        extra = "" if had_rank else f"Candidates from rank_candidates:\n{ranked_summary(ranked, shown=shown)}\n\n"
+        facts = pre_run_facts(trace)
+        msgs.append({"role": "user", "content": f"{extra}Facts from the pre-run tools:\n{facts}\n\n"
+                     f"{load_prompt('agent_answer').strip().format(n=n_items)}\nPreferences in force: {note}."})
+        shown_text = "\n".join(str(m.get("content") or "") for m in msgs[len(past) + 1:])
+        found = (e.rstrip(".") for e in EVIDENCE_ID.findall(shown_text))
+        cite = [e for e in dict.fromkeys(found) if e in trace.evidence][:EVIDENCE_ENUM_CAP]
+        pickable = [i.item_id for i in ranked.items[:shown]]
+        schema = answer_schema(pickable, cite, n_items)
         streamer = MessageStreamer()
 
         def on_token(delta: str) -> None:
@@ -294,8 +316,8 @@ class AgentService:
             trace.repaired = True
             notes = problem or (rev.repair_notes() if rev else "")
             # unparseable output is not worth showing back (it is often a runaway repetition)
-            shown = [] if problem else [{"role": "assistant", "content": reply.content or ""}]
-            rmsgs = [*msgs, *shown,
+            shown_reply = [] if problem else [{"role": "assistant", "content": reply.content or ""}]
+            rmsgs = [*msgs, *shown_reply,
                      {"role": "user", "content": load_prompt("agent_repair").strip().format(problems=notes)}]
             reply = self._complete("repair", trace, rmsgs, **answer_kw)
             answer2, rev2, problem2 = self._read(reply.content, g, trace)
@@ -368,15 +390,19 @@ class AgentService:
                                timings_ms=dict(ranked.timings_ms))
 
 
-def citable_evidence(ranked: RankedList, trace: TurnTrace, cap: int = 48) -> list[str]:
-    """Evidence ids the schema lets the model cite: the candidates' own, then the user-level ones.
-
-    Kept short on purpose: a grammar over a long enum (every history event) made a llama.cpp server
-    crawl; the validator still accepts any id of the turn that a server without a grammar lets through."""
-    ids = [e for it in ranked.items for e in it.evidence_ids]
-    ids += [e for e in trace.evidence if e == "ev:history" or e.startswith(("ev:forecast:mix", "ev:trend:"))]
-    ids = [e for e in dict.fromkeys(ids) if e in trace.evidence]
-    return ids[:cap]
+def pre_run_facts(trace: TurnTrace) -> str:
+    """The pre-run tools' findings for the answer call, one clipped line per evidence id: the history
+    summary, the forecast mix, and the trends that move first (stable ones only if nothing moves)."""
+    lines = []
+    for eid in ("ev:history", "ev:forecast:mix"):
+        ev = trace.evidence.get(eid)
+        if ev is not None:
+            lines.append(f"- {eid}: {clip(ev.text, FACT_CHARS)}")
+    order = {"emerging": 0, "rising": 1, "fading": 2, "dormant": 3}
+    trends = [e for e in trace.evidence.values() if e.kind == "trend" and e.id.startswith("ev:trend:")]
+    trends.sort(key=lambda e: min((v for k, v in order.items() if k in e.text.lower()), default=9))
+    lines += [f"- {e.id}: {clip(e.text, FACT_CHARS)}" for e in trends[:TRENDS_SHOWN]]
+    return "\n".join(lines) or "- none (no history, forecast or trends for this user)"
 
 
 # ---- templates ------------------------------------------------------------------------------------

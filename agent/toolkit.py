@@ -24,6 +24,7 @@ from evorec.tools.evidence import Evidence
 from evorec.tools.recommendation import RankedList
 
 SUMMARY_CHARS = 1800
+CANDIDATE_EVIDENCE_CHARS = 150
 HISTORY_EVIDENCE_SHOWN = 6
 IDENTITY_KEY = re.compile(r"user|uid|account|customer|person|member|profile|owner|who")
 
@@ -82,16 +83,45 @@ TOOL_ARGS: dict[str, type[_Args]] = {
 }
 
 
-def tool_specs(names: list[str] | None = None) -> list[dict[str, Any]]:
-    """OpenAI ``tools`` entries: description from ``prompts/tool_<name>.md``, parameters from the schema."""
+def _compact_schema(node: Any) -> Any:
+    """The model's view of a pydantic schema: no titles, no defaults, ``X | None`` as plain ``X`` (an
+    omitted field is the None; shorter prompt, simpler grammar). Validation still uses the pydantic model."""
+    if isinstance(node, list):
+        return [_compact_schema(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _compact_schema(v) for k, v in node.items() if k not in ("title", "default")}
+    variants = out.get("anyOf")
+    if isinstance(variants, list):
+        kept = [v for v in variants if v != {"type": "null"}]
+        if len(kept) == 1:
+            out.pop("anyOf")
+            out = {**kept[0], **out}
+    return out
+
+
+DATE_FIELDS = ("since", "until")
+
+
+def tool_specs(names: list[str] | None = None, categories: list[str] | None = None) -> list[dict[str, Any]]:
+    """OpenAI ``tools`` entries: description from ``prompts/tool_<name>.md``, parameters from the schema.
+
+    ``categories`` (the catalog's) become an enum of the category filters, so a grammar-constrained
+    call can only name real categories; dates carry ``format: date``. Deterministic for a given
+    input, so the system+tools prompt prefix stays byte-stable (KV-cache reuse)."""
     out = []
     for name, model in TOOL_ARGS.items():
         if names is not None and name not in names:
             continue
-        schema = model.model_json_schema()
-        schema.pop("title", None)
-        for prop in schema.get("properties", {}).values():
-            prop.pop("title", None)
+        schema = _compact_schema(model.model_json_schema())
+        props = schema.get("properties", {})
+        for field in DATE_FIELDS:
+            if field in props:
+                props[field] = {**props[field], "format": "date"}
+        if categories:
+            for field in ("include_categories", "exclude_categories"):
+                if field in props:
+                    props[field] = {**props[field], "items": {"type": "string", "enum": list(categories)}}
         out.append({"type": "function", "function": {
             "name": name, "description": load_prompt(f"tool_{name}").strip(), "parameters": schema}})
     return out
@@ -169,22 +199,19 @@ def clip(text: str, n: int = 200) -> str:
     return text[:n].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
-def ranked_summary(ranked: RankedList, per_item: int = 2) -> str:
-    """Compact candidate table for the model: id, title, year, categories, and the first evidence of each."""
-    lines = [f"{len(ranked.items)} candidates (only these ids may be recommended)"
-             + (" [cold start: user has no history]" if ranked.cold_start else "")
-             + (f" [shortfall: {ranked.shortfall}]" if ranked.shortfall else "") + ":"]
-    for it in ranked.items:
+def ranked_summary(ranked: RankedList, shown: int = 8, per_item: int = 1) -> str:
+    """Compact candidate table for the model: the top ``shown`` items, each with id, title, year,
+    categories and its first ``per_item`` evidence ids with their (clipped) text."""
+    head = (f"{len(ranked.items)} candidates" + (f", top {shown} shown" if len(ranked.items) > shown else "")
+            + " (only these ids may be recommended)"
+            + (" [cold start: user has no history]" if ranked.cold_start else "")
+            + (f" [shortfall: {ranked.shortfall}]" if ranked.shortfall else "") + ":")
+    lines = [head]
+    for it in ranked.items[:shown]:
         year = f", {it.year}" if it.year else ""
-        lines.append(f"- id={it.item_id} | {it.title}{year} | {'/'.join(it.categories)} "
-                     f"| evidence: {', '.join(it.evidence_ids[:per_item + 1]) or 'none'}")
-    cited = list(dict.fromkeys(e for it in ranked.items for e in it.evidence_ids[:per_item]))
-    if cited:
-        lines.append("Evidence:")
-        for eid in cited:
-            ev = ranked.evidence.get(eid)
-            if ev is not None:
-                lines.append(f"- {eid}: {clip(ev.text)}")
+        evs = [(e, ranked.evidence[e]) for e in it.evidence_ids if e in ranked.evidence][:per_item]
+        why = "; ".join(f"{e}: {clip(ev.text, CANDIDATE_EVIDENCE_CHARS)}" for e, ev in evs) or "no evidence"
+        lines.append(f"- {it.item_id} | {it.title}{year} | {'/'.join(it.categories)} | {why}")
     return "\n".join(lines)
 
 

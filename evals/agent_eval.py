@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from evorec.agent.grounding import Grounder
-from evorec.agent.service import PRE_RUN, AgentService, TurnResult
+from evorec.agent.service import PRE_RUN, AgentService, LLMCall, TurnResult
 from evorec.errors import InvalidRequestError
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -129,6 +129,7 @@ class ScenarioResult(BaseModel):
     foreign_leak: list[str] | None = None
     cold_start_ok: bool | None = None
     dropped: list[str] = Field(default_factory=list)
+    llm_call_log: list[LLMCall] = Field(default_factory=list, description="Every LLM call of every turn, in order.")
 
 
 def _seen_items(toolbox: Any, user: str) -> set[str]:
@@ -224,6 +225,7 @@ def run_scenario(service: AgentService, sc: Scenario) -> ScenarioResult:
         for msg in sc.turns:
             res = svc.chat_turn(sid, sc.user, msg)
             out.llm_calls_per_turn.append(res.recommendations.llm_calls)
+            out.llm_call_log.extend(res.trace.llm_calls)
             out.latency_ms_per_turn.append(res.recommendations.timings_ms.get("total", 0.0))
             llm_calls = [t for t in res.trace.tools if t.issued_by == "llm"]
             out.llm_tool_calls += len(llm_calls)
@@ -288,7 +290,27 @@ def summarise(results: list[ScenarioResult]) -> dict[str, float | None]:
         "latency_ms_p50": _pct(lat, 0.5),
         "latency_ms_p95": _pct(lat, 0.95),
         "degraded_rate": _rate(sum(r.degraded for r in done), len(done)),
+        **llm_call_breakdown([c for r in done for c in r.llm_call_log]),
     }
+
+
+def llm_call_breakdown(calls: list[LLMCall]) -> dict[str, float | None]:
+    """Where a turn's LLM time goes, per call purpose: p50 prompt tokens, of them new (not from the
+    server's KV cache), prefill and generation ms (servers that send llama.cpp ``timings``), tokens out."""
+    out: dict[str, float | None] = {}
+    for purpose in ("tools", "answer", "repair"):
+        cs = [c for c in calls if c.purpose == purpose and c.ok]
+        out[f"{purpose}_calls"] = float(len(cs))
+        if not cs:
+            continue
+        fields = {"prompt_tokens": [c.prompt_tokens for c in cs],
+                  "new_prompt_tokens": [c.prompt_tokens - (c.cached_tokens or 0) for c in cs
+                                        if c.prompt_tokens is not None],
+                  "completion_tokens": [c.completion_tokens for c in cs], "prefill_ms": [c.prefill_ms for c in cs],
+                  "generation_ms": [c.generation_ms for c in cs], "latency_ms": [c.latency_ms for c in cs]}
+        for name, xs in fields.items():
+            out[f"{purpose}_{name}_p50"] = _pct([float(x) for x in xs if x is not None], 0.5)
+    return out
 
 
 def run_agent_eval(service: AgentService, scenarios: list[Scenario], llm_desc: str = "", dataset: str = "",

@@ -55,10 +55,20 @@ def test_tool_calls_are_routed_validated_and_two_llm_calls_suffice(settings: Set
     assert all(o.ok and o.valid for o in by_llm)
     assert by_llm[0].arguments["effective_constraints"]["include_categories"] == ["Sci-Fi"]
     assert rec.llm_calls == 2 and not rec.degraded
-    # the first call offered the tools and the pre-run summaries; the second asked for schema JSON
-    assert "rank_candidates" in llm.requests[0].tool_names and "ev:forecast:mix" in llm.requests[0].text
-    second = llm.requests[1]
+    # the first call forced a tool call over a short prompt (the request, not the pre-run results) ...
+    first, second = llm.requests
+    assert "rank_candidates" in first.tool_names and first.tool_choice == "required"
+    assert "ev:forecast:mix" not in first.text and "What should I watch tonight?" in first.text
+    # ... the tool schemas name the catalog's categories (a grammar then allows only those)
+    rank_spec = next(t for t in first.tools or [] if t["function"]["name"] == "rank_candidates")
+    cats = rank_spec["function"]["parameters"]["properties"]["include_categories"]["items"]["enum"]
+    assert "Sci-Fi" in cats
+    # the second asked for schema JSON, shown the pre-run facts; it cites only ids it was shown
     assert second.response_format["type"] == "json_schema" and second.tool_choice == "none"
+    assert "ev:forecast:mix" in second.text
+    ev_enum = second.response_format["json_schema"]["schema"]["properties"]["items"]["items"]["properties"][
+        "evidence_ids"]["items"]["enum"]
+    assert "ev:forecast:mix" in ev_enum and all(e in second.text for e in ev_enum)
     # call 2 continues call 1 (same prefix, so the server's KV cache is reused), results as role=tool
     assert second.messages[: len(llm.requests[0].messages)] == llm.requests[0].messages
     assert [m["name"] for m in second.messages if m["role"] == "tool"] == ["rank_candidates", "get_user_history"]

@@ -301,21 +301,22 @@ class Engine:
         cached = self._llama_cpp.Llama.longest_token_prefix(self.llm._input_ids.tolist(), tokens)
         return tokens, min(cached, max(len(tokens) - 1, 0))
 
-    def _generate(self, plan: Plan, kwargs: dict[str, Any]) -> tuple[str, int, bool]:
-        """Run one generation; with tools offered, stop early once the text starts a bare/fenced JSON call."""
-        if plan.mode != "free" or not plan.repair_schema:
-            out = self.llm.create_completion(**kwargs)
-            c = out["choices"][0]
-            return c["text"], out["usage"]["completion_tokens"], c.get("finish_reason") == "length"
-        text, n, cut = "", 0, False
+    def _generate(self, plan: Plan, kwargs: dict[str, Any]) -> tuple[str, int, bool, float]:
+        """Run one generation (streamed internally, to time the prompt); with tools offered, stop early once
+        the text starts a bare/fenced JSON call. Returns text, tokens, cut by length, seconds to the first token."""
+        text, n, cut, t0, first = "", 0, False, time.perf_counter(), None
         for part in self.llm.create_completion(stream=True, **kwargs):
+            if first is None:
+                first = time.perf_counter() - t0
             c = part["choices"][0]
             text += c.get("text") or ""
             n += 1
             cut = c.get("finish_reason") == "length"
-            if n <= 24 and call_attempt_prefix(text):
+            if plan.mode == "free" and plan.repair_schema and n <= 24 and call_attempt_prefix(text):
                 break
-        return text, n, cut
+        if text:  # stream parts can merge tokens (stop-string hold-back): count what was generated
+            n = max(n, len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)))
+        return text, n, cut, first if first is not None else time.perf_counter() - t0
 
     @staticmethod
     def _needs_repair(plan: Plan, text: str) -> bool:
@@ -337,15 +338,29 @@ class Engine:
             "prompt_tokens_details": {"cached_tokens": cached},
         }
 
+    @staticmethod
+    def _timings(prompt: int, cached: int, completion: int, prompt_s: float, total_s: float) -> dict[str, Any]:
+        """llama-server's ``timings`` shape: prompt (prefill) vs predicted (generation) time."""
+        gen_ms = max(total_s - prompt_s, 0.0) * 1000
+        return {
+            "prompt_n": prompt - cached,
+            "prompt_ms": round(prompt_s * 1000, 1),
+            "predicted_n": completion,
+            "predicted_ms": round(gen_ms, 1),
+            "predicted_per_second": round(completion / (gen_ms / 1000), 2) if gen_ms > 0 else None,
+        }
+
     def complete(self, req: ChatRequest) -> dict[str, Any]:
         plan = plan_request(req)
         with self.lock:
+            t0 = time.perf_counter()
             tokens, cached = self._tokens(plan)
             kwargs = self._kwargs(req, plan, tokens)
-            text, n_out, length_cut = self._generate(plan, kwargs)
+            text, n_out, length_cut, prompt_s = self._generate(plan, kwargs)
             if self._needs_repair(plan, text):
                 text, extra = self._repair(req, plan)
                 n_out += extra
+            total_s = time.perf_counter() - t0
         message, finish = build_message(plan, text)
         if length_cut and finish == "stop":
             finish = "length"
@@ -356,6 +371,7 @@ class Engine:
             "model": self.config.model_id,
             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
             "usage": self._usage(len(tokens), cached, n_out),
+            "timings": self._timings(len(tokens), cached, n_out, prompt_s, total_s),
         }
 
     def stream(self, req: ChatRequest) -> Iterator[dict[str, Any]]:
@@ -373,12 +389,15 @@ class Engine:
             }
 
         with self.lock:
+            t0 = time.perf_counter()
             tokens, cached = self._tokens(plan)
             kwargs = self._kwargs(req, plan, tokens)
             yield chunk({"role": "assistant", "content": ""})
             splitter = StreamSplitter(hold_json=bool(plan.repair_schema))
-            n_out, length_cut = 0, False
+            n_out, length_cut, prompt_s = 0, False, None
             for part in self.llm.create_completion(stream=True, **kwargs):
+                if prompt_s is None:
+                    prompt_s = time.perf_counter() - t0
                 c = part["choices"][0]
                 n_out += 1
                 piece = c.get("text") or ""
@@ -396,6 +415,7 @@ class Engine:
             if self._needs_repair(plan, text):
                 text, extra = self._repair(req, plan)
                 n_out += extra
+            total_s = time.perf_counter() - t0
         message, finish = build_message(plan, text)
         if plan.mode != "forced_call":
             # Held-back JSON-looking output: send what parsing kept as content (nothing if it became a call).
@@ -417,6 +437,8 @@ class Engine:
                 "model": self.config.model_id,
                 "choices": [],
                 "usage": usage,
+                "timings": self._timings(len(tokens), cached, n_out, prompt_s if prompt_s is not None else total_s,
+                                         total_s),
             }
 
 

@@ -19,6 +19,8 @@ from evorec.agent.answer import Recommendations
 from evorec.agent.events import AgentEvent
 from evorec.agent.llm import OpenAIChatModel
 from evorec.agent.service import AgentService, describe_constraints
+from evorec.errors import LLMUnavailableError
+from evorec.serving.llm.launcher import LLMEndpoint
 from evorec.settings import Settings, get_settings
 
 console = Console()
@@ -57,11 +59,25 @@ def agent_runtime(settings: Settings, quiet: bool = False) -> Iterator[tuple[Age
             else:
                 llm = OpenAIChatModel(endpoint.base_url, endpoint.model, settings.llm_api_key.get_secret_value(),
                                       settings.llm_timeout_s)
-                yield AgentService(toolbox, settings, llm=llm), f"{endpoint.model} at {endpoint.base_url}"
+                svc = AgentService(toolbox, settings, llm=llm)
+                _warm(endpoint, svc, quiet)
+                yield svc, f"{endpoint.model} at {endpoint.base_url}"
     finally:
         close = getattr(toolbox, "close", None)
         if callable(close):
             close()
+
+
+def _warm(endpoint: LLMEndpoint, svc: AgentService, quiet: bool) -> None:
+    """Evaluate the agent's system prompt + tools once, so the first turn pays only for its own tokens.
+    A failure is not fatal here: the turn itself then degrades and says why."""
+    from evorec.serving.llm.launcher import warm_up
+
+    try:
+        with err.status("warming up the LLM (system prompt + tools)…") if not quiet else _null():
+            warm_up(endpoint, *svc.llm_prefix(), timeout_s=max(float(svc.settings.llm_timeout_s), 60.0))
+    except LLMUnavailableError as e:
+        err.print(f"[yellow]LLM warm-up failed: {e}[/yellow]")
 
 
 @contextmanager

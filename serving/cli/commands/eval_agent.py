@@ -43,7 +43,11 @@ def register(app: typer.Typer) -> None:
         m = rep.metrics
         for key in ("valid_tool_call_rate", "right_tool_rate", "constraint_satisfaction", "invented_item_rate_shipped",
                     "rationale_grounding_rate", "llm_calls_per_turn_mean", "latency_ms_p50", "latency_ms_p95",
-                    "degraded_rate"):
+                    "degraded_rate", "tools_new_prompt_tokens_p50", "tools_prefill_ms_p50", "tools_generation_ms_p50",
+                    "answer_new_prompt_tokens_p50", "answer_completion_tokens_p50", "answer_prefill_ms_p50",
+                    "answer_generation_ms_p50", "repair_calls"):
             v = m.get(key)
+            if v is None and key not in m:
+                continue
             console.print(f"{key:32s} {'n/a' if v is None else v}")
         console.print(f"report: {out / 'agent_report.md'}")
