@@ -4,7 +4,9 @@ It owns the engines (history store, forecaster, trend models, ranking index, fus
 and per-user caches of what they computed (history, forecast, trends, ranking signals).
 ``add_events`` writes to the store and drops the touched users' caches, so the next answer
 reflects new events immediately, without retraining. Unknown users get cold-start answers,
-never exceptions.
+never exceptions. The models and the ranking index are built on the data the forecaster was
+trained on: the ingested dataset plus the events the store held at training time
+(:mod:`evorec.tools.forecast.training_data`).
 """
 
 from __future__ import annotations
@@ -64,28 +66,34 @@ class Toolbox:
     # ------------------------------------------------------------------ construction
     @classmethod
     def open(cls, settings: Settings | None = None, dataset: str | None = None, *, path: Path | None = None,
-             data: Dataset | None = None) -> Toolbox:
+             data: Dataset | None = None, warm: bool = False) -> Toolbox:
         """Open the engines of ``dataset`` (default ``settings.dataset``). Missing forecaster/fusion artifacts
-        degrade ranking (reported by :meth:`health`); a missing store is an error."""
-        from evorec.tools.data.loader import load_dataset
+        degrade ranking (reported by :meth:`health`); a missing store is an error.
+
+        ``data``/``path``: the dataset as ingested (default: the directory the store's manifest names).
+        ``warm``: load every stored event into the process cache now (seconds on ML-100K) so the first history
+        reads are sub-millisecond — for long-lived processes (the API); one-shot CLI commands leave it off.
+        """
+        from evorec.tools.forecast.training_data import ingested_base, served_dataset
         from evorec.tools.store.history import HistoryStore
 
         settings = settings or get_settings()
         name = dataset or (data.name if data is not None else settings.dataset)
         store = HistoryStore.open(settings, name)
-        if data is None and path is None:
-            # serve exactly what was ingested: the store's manifest names the source directory
-            source = str(store.manifest.get("source") or "")
-            if source and Path(source).is_dir():
-                path = Path(source)
-        ds = data if data is not None else load_dataset(name, path=path, settings=settings)
+        # serve exactly what was ingested: by default the directory the store's manifest names
+        base = data if data is not None else ingested_base(settings, store, name, path)
         stored = store.manifest.get("fingerprint")
         if not stored:
-            raise NotFoundError(f"dataset {ds.name!r} is not in the history store at {store.location}; run "
-                                f"`evorec ingest --dataset {ds.name}`")
-        if stored != ds.fingerprint():
-            raise ArtifactError(f"the history store holds other {ds.name!r} data (fingerprint {stored}, data is "
-                                f"{ds.fingerprint()}); run `evorec ingest --dataset {ds.name}`")
+            raise NotFoundError(f"dataset {base.name!r} is not in the history store at {store.location}; run "
+                                f"`evorec ingest --dataset {base.name}`")
+        if stored != base.fingerprint():
+            raise ArtifactError(f"the history store holds other {base.name!r} data (fingerprint {stored}, data is "
+                                f"{base.fingerprint()}); run `evorec ingest --dataset {base.name}`")
+        try:
+            ds = served_dataset(settings, base)
+        except ArtifactError as e:
+            log.warning("serving the dataset files alone: %s", e)
+            ds = base
         forecast = None
         try:
             from evorec.tools.forecast.service import ForecastService
@@ -111,6 +119,10 @@ class Toolbox:
             model, cold, manifest = loaded
             info = {"fitted": True, "kind": model.kind, "created_at": manifest.created_at,
                     "holdout_ndcg10": manifest.fit.holdout_ndcg10.get(manifest.fit.chosen)}
+        if warm:
+            t0 = time.perf_counter()
+            n = store.warm()
+            log.info("history store warmed: %d events in %.1f s", n, time.perf_counter() - t0)
         return cls(settings, ds, store, forecast, index, Ranker(index, model, cold_model=cold), info)
 
     def close(self) -> None:
@@ -218,16 +230,12 @@ class Toolbox:
 
     def _forecast_and_scores(self, user_id: str) -> tuple[Any, np.ndarray | None]:
         """The forecast at the model's horizon and the raw next-item scores, from ONE forward pass when neither is
-        cached (ForecastService builds its result from the same ``predict`` output)."""
+        cached."""
         svc = self.forecaster
         c = self._cache(user_id)
         h, _ = self._encoded(user_id)
-        if len(h) and c.fc_scores is None and svc.horizon not in c.forecasts and hasattr(svc, "_warm"):
-            t0 = time.perf_counter()
-            scores, mixes = svc.model.predict([h])
-            ms = 1000 * (time.perf_counter() - t0)
-            c.forecasts[svc.horizon] = svc._warm(user_id, h, scores[0], mixes[0], 10, True, ms)
-            c.fc_scores = np.asarray(scores[0], dtype=np.float64)
+        if len(h) and c.fc_scores is None and svc.horizon not in c.forecasts:
+            c.forecasts[svc.horizon], c.fc_scores = svc.forecast_with_scores(user_id, h)
         return self.forecast_interests(user_id, svc.horizon), self._fc_scores(user_id)
 
     def _signals(self, user_id: str, timings: dict[str, float]) -> tuple[UserSignals, ExplainContext]:
@@ -314,14 +322,12 @@ def _ms(t0: float) -> float:
 
 
 def _item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab, store: Any) -> np.ndarray | None:
-    """Item text embeddings in vocab order: the fusion cache, else the store's item collection."""
-    from evorec.tools.ranking.training import fusion_dir
+    """Item text embeddings in vocab order: the training cache, else the store's item collection."""
+    from evorec.tools.ranking.training import cached_item_embeddings
 
-    path = fusion_dir(settings, ds.name) / f"item_emb_{ds.fingerprint()}.npy"
-    if path.is_file():
-        emb = np.load(path)
-        if emb.shape[0] == vocab.n_items + 1:
-            return emb
+    emb = cached_item_embeddings(settings, ds, vocab)
+    if emb is not None:
+        return emb
     try:
         ids, matrix = store.item_embeddings()
     except EvorecError as e:

@@ -1,7 +1,10 @@
 """Retraining as a background job in its own process (forecaster, then fusion), so serving never blocks.
 
-Job records are JSON files under ``HOME/jobs/`` so any worker can report any job's status.
-When a job succeeds, the serving engines are reopened on the new artifacts.
+The job trains on the dataset plus what the history store learned since ingest (events added through
+``/v1/events``, users forgotten): this process, which owns the store, writes that difference to
+``HOME/jobs/inputs/<job>.delta.json`` and the job reads it (``prepare --delta``), so an embedded Chroma
+directory is never opened by two processes. Job records are JSON files under ``HOME/jobs/`` so any worker
+can report any job's status. When a job succeeds, the serving engines are reopened on the new artifacts.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ class JobConflictError(EvorecError):
     http_status = 409
 
 
-def train_command(dataset: str, req: RetrainRequest) -> list[str]:
+def train_command(dataset: str, req: RetrainRequest, delta: Path) -> list[str]:
     cmd = [sys.executable, "-m", "evorec.serving.api.prepare", "--no-ingest", "--dataset", dataset,
-           "--seed", str(req.seed)]
+           "--delta", str(delta), "--seed", str(req.seed)]
     if req.epochs is not None:
         cmd += ["--epochs", str(req.epochs)]
     return cmd
@@ -47,6 +50,24 @@ class RetrainJobs:
 
     def _path(self, job_id: str) -> Path:
         return self.dir / f"{job_id}.json"
+
+    def _delta_path(self, job_id: str) -> Path:
+        return self.dir / "inputs" / f"{job_id}.delta.json"
+
+    def _write_delta(self, dataset: str, path: Path) -> int:
+        """The store's difference from the dataset files, taken now through this process's store; returns how
+        many added events it holds."""
+        from evorec.tools.forecast.training_data import delta_from_store, ingested_base
+        from evorec.tools.store.history import HistoryStore
+
+        store = (self.services.toolbox.store if dataset == self.settings.dataset
+                 else HistoryStore.open(self.settings, dataset))
+        delta = delta_from_store(self.settings, ingested_base(self.settings, store, dataset), store)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(delta.model_dump_json())
+        tmp.replace(path)
+        return delta.n_added
 
     def _save(self, job: RetrainJob) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -71,8 +92,9 @@ class RetrainJobs:
         with self._lock:
             if self._running is not None:
                 raise JobConflictError(f"retrain job {self._running} is still running; one at a time")
-            job = RetrainJob(job_id="job-" + uuid.uuid4().hex[:12], state="queued", dataset=dataset,
-                             command=train_command(dataset, req), created_at=time.time())
+            job_id = "job-" + uuid.uuid4().hex[:12]
+            job = RetrainJob(job_id=job_id, state="queued", dataset=dataset,
+                             command=train_command(dataset, req, self._delta_path(job_id)), created_at=time.time())
             self._running = job.job_id
             self._save(job)
         threading.Thread(target=self._run, args=(job,), name=f"retrain-{job.job_id}", daemon=True).start()
@@ -82,7 +104,10 @@ class RetrainJobs:
         tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL)
         job = job.model_copy(update={"state": "running", "started_at": time.time()})
         self._save(job)
+        delta = self._delta_path(job.job_id)
         try:
+            added = self._write_delta(job.dataset, delta)
+            tail.append(f"training data: the dataset files plus {added} events added to the store since ingest")
             env = {**__import__("os").environ, "EVOREC_HOME": str(self.settings.home)}
             with subprocess.Popen(job.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                   env=env) as proc:
@@ -96,11 +121,15 @@ class RetrainJobs:
                 reloaded = True
             job = job.model_copy(update={"state": "succeeded" if rc == 0 else "failed", "returncode": rc,
                                          "reloaded": reloaded})
+        except EvorecError as e:  # e.g. the dataset cannot be loaded: the job fails with the one-line reason
+            tail.append(f"error: {e}")
+            job = job.model_copy(update={"state": "failed"})
         except Exception as e:  # a job failure is a job state, never a server crash
             log.exception("retrain job %s failed", job.job_id)
             tail.append(f"{type(e).__name__}: {e}")
             job = job.model_copy(update={"state": "failed"})
         finally:
+            delta.unlink(missing_ok=True)
             job = job.model_copy(update={"finished_at": time.time(), "log_tail": list(tail)})
             self._save(job)
             with self._lock:

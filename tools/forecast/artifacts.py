@@ -2,8 +2,10 @@
 
 Files: ``model.pt`` (checkpoint), ``items.json`` (item vocab with titles and categories),
 ``popularity.npy`` (event count per item index, for cold start), ``manifest.json`` (dataset
-name + fingerprint, config, fit report, versions). Loading checks the manifest against the
-data it is asked to serve and refuses a mismatch with an ``ArtifactError``.
+name + fingerprint, config, fit report, versions) and, when the store had events the dataset
+files lack, ``training_delta.json`` (see :mod:`evorec.tools.forecast.training_data`). Loading
+checks the manifest against the data it is asked to serve and refuses a mismatch with an
+``ArtifactError``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from evorec.errors import ArtifactError
 from evorec.settings import Settings
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import History, ItemVocab, SequenceData
+from evorec.tools.forecast.training_data import DELTA_FILE, DataDelta, save_delta
 from evorec.tools.models.base import FitReport, ValidationSet
 from evorec.tools.models.forecaster import Forecaster
 from evorec.tools.models.torch_trainer import resolve_device
@@ -45,7 +48,10 @@ class ForecastManifest(BaseModel):
     format_version: int = FORMAT_VERSION
     model: str = "forecaster"
     dataset: str
-    fingerprint: str
+    fingerprint: str = Field(description="Of the data trained on (base dataset + training delta).")
+    base_fingerprint: str = Field("", description="Of the dataset files as ingested into the store.")
+    added_events: int = Field(0, description="Events from the store the dataset files lack.")
+    removed_events: int = Field(0, description="Dataset events no longer in the store (forgotten users).")
     created_at: str
     n_users: int
     n_items: int
@@ -57,6 +63,12 @@ class ForecastManifest(BaseModel):
     fit: FitReport
     torch_version: str = Field(default_factory=lambda: torch.__version__)
     files: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _base_defaults_to_data(self) -> ForecastManifest:
+        if not self.base_fingerprint:  # written before training deltas existed: trained on the files alone
+            self.base_fingerprint = self.fingerprint
+        return self
 
 
 @dataclass
@@ -103,8 +115,10 @@ def serving_split(data: SequenceData) -> tuple[SequenceData, ValidationSet]:
 
 def train_artifacts(ds: Dataset, settings: Settings, *, epochs: int | None = None, device: str | None = None,
                     seed: int = 0, progress: bool = True, config: dict[str, Any] | None = None,
-                    text_emb: np.ndarray | None = None, use_embedder: bool = True) -> ForecastManifest:
-    """Train on ``ds`` and write the artifacts; returns the manifest written."""
+                    text_emb: np.ndarray | None = None, use_embedder: bool = True,
+                    delta: DataDelta | None = None) -> ForecastManifest:
+    """Train on ``ds`` and write the artifacts; returns the manifest written. ``delta``: how ``ds`` was composed
+    from the ingested dataset (saved so serving can rebuild ``ds`` exactly); None = ``ds`` is the files alone."""
     torch.set_num_threads(settings.threads)
     data = SequenceData.from_dataset(ds)
     if text_emb is None and use_embedder:
@@ -125,16 +139,21 @@ def train_artifacts(ds: Dataset, settings: Settings, *, epochs: int | None = Non
     records = [{"item_id": iid, "title": str(items.at[iid, "title"]), "categories": list(items.at[iid, "categories"])}
                for iid in data.vocab.item_ids[1:]]
     (out / ITEMS_FILE).write_text(json.dumps(records))
+    delta = delta or DataDelta.none(ds)
+    save_delta(out, delta)
     pop = np.bincount(np.concatenate([h.items for h in data.histories]) if data.histories else np.zeros(0, np.int64),
                       minlength=data.n_items + 1).astype(np.float64)
     pop[0] = 0
     np.save(out / POPULARITY_FILE, pop)
     manifest = ForecastManifest(
-        dataset=ds.name, fingerprint=ds.fingerprint(), created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        dataset=ds.name, fingerprint=ds.fingerprint(), base_fingerprint=delta.base_fingerprint,
+        added_events=delta.n_added, removed_events=delta.n_removed,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         n_users=len(data.user_ids), n_items=data.n_items, n_events=int(sum(len(h) for h in data.histories)),
         categories=list(data.category_names), text_embeddings=text_emb is not None, horizon=model.cfg.horizon,
         config=model.cfg.model_dump(), fit=report,
-        files={"model": MODEL_FILE, "items": ITEMS_FILE, "popularity": POPULARITY_FILE})
+        files={"model": MODEL_FILE, "items": ITEMS_FILE, "popularity": POPULARITY_FILE,
+               **({"delta": DELTA_FILE} if not delta.empty else {})})
     (out / MANIFEST).write_text(manifest.model_dump_json(indent=2))
     return manifest
 
@@ -161,6 +180,10 @@ def load_artifacts(settings: Settings, dataset: str | Dataset, *, fingerprint: s
     if manifest.dataset != name:
         raise ArtifactError(f"artifacts under {name!r} were trained on dataset {manifest.dataset!r}; retrain")
     if fingerprint is not None and fingerprint != manifest.fingerprint:
+        if fingerprint == manifest.base_fingerprint:
+            raise ArtifactError(f"forecaster artifacts for {name!r} were trained on this data plus "
+                                f"{manifest.added_events} events added to the store (and {manifest.removed_events} "
+                                f"removed); load them with the data from training_data.served_dataset()")
         raise ArtifactError(f"forecaster artifacts for {name!r} were trained on other data (fingerprint "
                             f"{manifest.fingerprint}, current data {fingerprint}); run `evorec train --dataset {name}`")
     if manifest.format_version != FORMAT_VERSION:

@@ -107,6 +107,18 @@ class ForecastService:
                 out.append(self._cold(str(uid), k, ms))
         return out
 
+    def forecast_with_scores(self, user_id: str, history: History, k: int = 10,
+                             exclude_seen: bool = True) -> tuple[InterestForecast, np.ndarray]:
+        """The forecast at the model's horizon AND the raw next-item scores [n_items + 1] (column 0 = padding), from
+        ONE forward pass — what ranking needs. ``history`` must not be empty (cold start has no scores)."""
+        if not len(history):
+            raise InvalidRequestError("forecast_with_scores needs a non-empty history")
+        t0 = time.perf_counter()
+        scores, mixes = self.model.predict([history])
+        ms = 1000 * (time.perf_counter() - t0)
+        fc = self._warm(str(user_id), history, scores[0], mixes[0], k, exclude_seen, ms)
+        return fc, np.asarray(scores[0], dtype=np.float64)
+
     def _mix_dict(self, mix: np.ndarray) -> dict[str, float]:
         return {c: round(float(v), 4) for c, v in zip(self.categories, mix, strict=True) if v >= 0.0005}
 

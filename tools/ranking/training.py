@@ -9,6 +9,7 @@ NDCG@10) and writes ``artifacts_dir(dataset)/fusion/`` with a manifest naming th
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from evorec.tools.ranking.fusion import FitSummary, FusionModel, Group, fit_fusi
 from evorec.tools.ranking.index import RankingIndex
 from evorec.tools.ranking.signals import UserSignals, compute_signals
 from evorec.tools.ranking.trend_labels import labels_for_history
+from evorec.tools.store.progress import progress_bar
 
 SUBDIR = "fusion"
 COLD_SUBDIR = "cold_start"
@@ -62,7 +64,8 @@ def ratings_by_user(ds: Dataset) -> dict[str, np.ndarray]:
 
 def batch_signals(index: RankingIndex, user_ids: list[str], histories: list[History],
                   ratings: list[np.ndarray | None], predictor: Predictor | None, use_trends: bool = True,
-                  batch: int = 256) -> list[UserSignals]:
+                  batch: int = 256, on_batch: Callable[[int], None] | None = None) -> list[UserSignals]:
+    """Ranking signals per user, scoring ``batch`` histories per forward pass; ``on_batch(n)`` after each."""
     out: list[UserSignals] = []
     for lo in range(0, len(histories), batch):
         hs = histories[lo:lo + batch]
@@ -78,6 +81,8 @@ def batch_signals(index: RankingIndex, user_ids: list[str], histories: list[Hist
                                        fc_scores=None if r is None or scores is None else scores[r],
                                        forecast_mix=None if r is None or mixes is None else mixes[r],
                                        trend_labels=labels))
+        if on_batch is not None:
+            on_batch(len(hs))
     return out
 
 
@@ -107,17 +112,36 @@ def fit_cold_start(index: RankingIndex, targets: np.ndarray, seed: int = 0) -> t
     return fit_fusion_model(groups, FEATURES, seed=seed, candidates=["logreg_C0.1", "pairwise_C0.1", "hgb"])
 
 
-def item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab) -> np.ndarray | None:
-    """Item text embeddings (row 0 zeros), cached next to the fusion artifacts; None if no embedder."""
-    path = fusion_dir(settings, ds.name) / f"item_emb_{ds.fingerprint()}.npy"
+def item_emb_path(settings: Settings, ds: Dataset, vocab: ItemVocab) -> Path:
+    """Where the item text embeddings of this catalog (texts, in vocab order) are cached. Keyed on the catalog,
+    not the interactions: retraining on new events reuses them."""
+    texts = ds.item_text()
+    h = hashlib.sha256()
+    for iid in vocab.item_ids[1:]:
+        h.update(f"{iid}\x00{texts.get(iid, '')}\x01".encode())
+    return fusion_dir(settings, ds.name) / f"item_emb_{h.hexdigest()[:16]}.npy"
+
+
+def cached_item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab) -> np.ndarray | None:
+    """The cached embeddings (row 0 zeros), or None when none are cached for this catalog."""
+    path = item_emb_path(settings, ds, vocab)
     if path.is_file():
         emb = np.load(path)
         if emb.shape[0] == vocab.n_items + 1:
             return emb
+    return None
+
+
+def item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab) -> np.ndarray | None:
+    """Item text embeddings (row 0 zeros), computed once per catalog and cached; None if no embedder."""
+    emb = cached_item_embeddings(settings, ds, vocab)
+    if emb is not None:
+        return emb
     from evorec.tools.forecast.artifacts import item_text_embeddings
 
     emb = item_text_embeddings(ds, vocab)
     if emb is not None:
+        path = item_emb_path(settings, ds, vocab)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, emb)
     return emb
@@ -126,14 +150,19 @@ def item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab) -> np.nda
 def fit_fusion(settings: Settings | None = None, dataset: str | Dataset | None = None, *, seed: int = 0,
                use_trends: bool = True, exclude_sources: list[str] | None = None, progress: bool = True,
                max_users: int | None = None) -> FusionManifest:
-    """Fit and store the fusion ranker for ``dataset`` (needs the forecaster artifacts of the same data)."""
+    """Fit and store the fusion ranker for ``dataset`` (needs the forecaster artifacts of the same data). A name
+    means the data the current forecaster was trained on (the dataset files plus its training delta)."""
     from evorec.tools.data.loader import load_dataset
     from evorec.tools.forecast.artifacts import serving_split
     from evorec.tools.forecast.service import ForecastService
+    from evorec.tools.forecast.training_data import served_dataset
 
     t0 = time.perf_counter()
     settings = settings or get_settings()
-    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset or settings.dataset, settings=settings)
+    if isinstance(dataset, Dataset):
+        ds = dataset
+    else:
+        ds = served_dataset(settings, load_dataset(dataset or settings.dataset, settings=settings))
     svc = ForecastService.load(settings, ds)
     data = SequenceData.from_dataset(ds, vocab=svc.art.vocab)
     train, valid = serving_split(data)
@@ -148,8 +177,10 @@ def fit_fusion(settings: Settings | None = None, dataset: str | Dataset | None =
         pick.sort()
         users, hists, targets = [users[i] for i in pick], [hists[i] for i in pick], targets[pick]
     ratings = [rat.get(u, np.zeros(0))[: len(h)] for u, h in zip(users, hists, strict=True)]
-    _say(progress, f"fusion: signals for {len(users)} validation users")
-    sigs = batch_signals(index, users, hists, ratings, svc.model.predict, use_trends=use_trends)
+    with progress_bar(progress) as bar:
+        task = bar.add_task(f"fusion: signals of {len(users)} validation users", total=len(users))
+        sigs = batch_signals(index, users, hists, ratings, svc.model.predict, use_trends=use_trends, batch=64,
+                             on_batch=lambda n: bar.update(task, advance=n))
     sources = default_sources(exclude=exclude_sources)
     groups = build_groups(index, sigs, targets, sources)
     _say(progress, f"fusion: fitting on {len(groups)} candidate pools")
@@ -188,8 +219,7 @@ def load_fusion(settings: Settings, dataset: str, fingerprint: str | None = None
         return None
     if fingerprint is not None and manifest.fingerprint != fingerprint:
         raise ArtifactError(f"fusion weights for {dataset!r} were fitted on other data (fingerprint "
-                            f"{manifest.fingerprint}, data is {fingerprint}); run `evorec train-fusion --dataset "
-                            f"{dataset}`")
+                            f"{manifest.fingerprint}, data is {fingerprint}); run `evorec train --dataset {dataset}`")
     d = fusion_dir(settings, dataset)
     cold = FusionModel.load(d / COLD_SUBDIR) if (d / COLD_SUBDIR).is_dir() else None
     return FusionModel.load(d), cold, manifest
@@ -202,4 +232,5 @@ def _say(progress: bool, msg: str) -> None:
         Console(stderr=True).print(msg, highlight=False)
 
 
-__all__ = ["FusionManifest", "batch_signals", "build_groups", "fit_fusion", "fusion_dir", "load_fusion"]
+__all__ = ["FusionManifest", "batch_signals", "build_groups", "cached_item_embeddings", "fit_fusion", "fusion_dir",
+           "item_emb_path", "item_embeddings", "load_fusion"]

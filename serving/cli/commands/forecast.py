@@ -28,23 +28,19 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the InterestForecast as JSON.")] = False,
     ) -> None:
         """Forecast USER's next items and category mix from their history in the dataset."""
+        from evorec.serving.cli.output import show_result
         from evorec.tools.data.loader import load_dataset
         from evorec.tools.forecast.plots import plot_mix
         from evorec.tools.forecast.service import ForecastService
+        from evorec.tools.forecast.training_data import served_dataset
 
         settings = get_settings().with_overrides(dataset=dataset)
-        ds = load_dataset(settings.dataset, path=path, settings=settings)
+        # the data the forecaster was trained on: the files plus the store's events at training time
+        ds = served_dataset(settings, load_dataset(settings.dataset, path=path, settings=settings))
         svc = ForecastService.load(settings, ds)
         ev = ds.user_events(user)
         history = svc.history_from_events(ev["item_id"].tolist(), ev["ts"].tolist()) if len(ev) else None
-        fc = svc.forecast(user, history, k=k)
-        if as_json:
-            typer.echo(fc.model_dump_json(indent=2))
-        else:
-            _print(fc)
-        if png is not None:
-            out = plot_mix(fc, png)
-            Console(stderr=True).print(f"wrote {out}", highlight=False)
+        show_result(svc.forecast(user, history, k=k), as_json=as_json, view=_print, png=png, plot=plot_mix)
 
 
 def _print(fc: InterestForecast) -> None:

@@ -69,23 +69,16 @@ def register(app: typer.Typer) -> None:
         trends: Annotated[bool, typer.Option("--trends/--no-trends", help="Trend-label features (statsmodels fits "
                                                                          "per validation user).")] = True,
     ) -> None:
-        """Fit the fusion ranker on each user's last event (needs `evorec train` first)."""
-        from evorec.tools.data.loader import load_dataset
-        from evorec.tools.ranking.training import fit_fusion, fusion_dir
+        """Fit the fusion ranker alone, on the data the current forecaster was trained on (`evorec train` does this
+        after every forecaster training; this refits, e.g. with --no-trends)."""
+        from evorec.serving.api.prepare import prepare
+        from evorec.serving.cli.commands.train import print_training_report
+        from evorec.tools.ranking.training import fusion_dir
 
         settings = get_settings().with_overrides(dataset=dataset)
-        ds = load_dataset(settings.dataset, path=path, settings=settings)
-        man = fit_fusion(settings, ds, seed=seed, use_trends=trends, progress=True)
-        t = Table(title="fusion ranker fitted", show_header=False)
-        t.add_row("artifacts", str(fusion_dir(settings, ds.name)))
-        t.add_row("chosen", man.fit.chosen)
-        for name, v in man.fit.holdout_ndcg10.items():
-            t.add_row(f"holdout NDCG@10 {name}", f"{v:.4f}")
-        t.add_row("holdout NDCG@10 forecaster only", f"{man.fit.forecaster_only_ndcg10:.4f}")
-        t.add_row("pool recall (target in candidates)", f"{man.fit.pool_recall:.3f}")
-        t.add_row("validation users / rows", f"{man.fit.n_users} / {man.fit.n_rows}")
-        t.add_row("seconds", f"{man.seconds:.1f}")
-        console.print(t)
+        report = prepare(settings, settings.dataset, path=path, ingest=False, train=False, fusion=True, seed=seed,
+                         fusion_trends=trends, progress=True, say=lambda m: err.print(m, highlight=False))
+        print_training_report(report, fusion_dir(settings, report.dataset))
 
 
 def _print(r: RankedList, fusion: dict) -> None:

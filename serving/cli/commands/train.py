@@ -1,15 +1,19 @@
-"""``evorec train``: train the interest forecaster on a dataset and write its serving artifacts."""
+"""``evorec train``: train everything serving needs — the interest forecaster, then the fusion ranker on its scores —
+on the dataset plus the events added to the history store since ingest."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from evorec.settings import get_settings
+
+if TYPE_CHECKING:
+    from evorec.serving.api.prepare import PrepareReport
 
 console = Console(stderr=True)
 
@@ -28,28 +32,53 @@ def register(app: typer.Typer) -> None:
         text: Annotated[bool, typer.Option("--text/--no-text", help="Use item text embeddings.")] = True,
         threads: Annotated[int | None, typer.Option(min=1, max=256, help="torch threads (default settings).")]
         = None,
+        fusion: Annotated[bool, typer.Option("--fusion/--no-fusion", help="Also fit the fusion ranker on the new "
+                                                                        "forecaster's scores (default).")] = True,
+        store_events: Annotated[bool, typer.Option("--store-events/--files-only",
+                                                   help="Train on the dataset files plus the events added to the "
+                                                        "history store since ingest (default), or the files "
+                                                        "alone.")] = True,
     ) -> None:
-        """Train the temporal interest forecaster; artifacts go to EVOREC_HOME/artifacts/<dataset>/forecaster."""
+        """Train the temporal interest forecaster, then fit the fusion ranker on its scores; artifacts go to
+        EVOREC_HOME/artifacts/<dataset>/{forecaster,fusion}."""
         from evorec.errors import InvalidRequestError
-        from evorec.tools.data.loader import load_dataset
-        from evorec.tools.forecast.artifacts import artifacts_path, train_artifacts
+        from evorec.serving.api.prepare import prepare
+        from evorec.tools.forecast.artifacts import artifacts_path
 
         if device not in (None, "auto", "cpu", "cuda"):
             raise InvalidRequestError(f"--device must be auto, cpu or cuda, not {device!r}")
         settings = get_settings().with_overrides(dataset=dataset, device=device, threads=threads)
-        ds = load_dataset(settings.dataset, path=path, settings=settings)
-        console.print(f"dataset [bold]{ds.name}[/bold]: {ds.n_users} users, {ds.n_items} items, "
-                      f"{len(ds.interactions)} events (fingerprint {ds.fingerprint()})", highlight=False)
-        if text:
-            console.print("computing item text embeddings ...", highlight=False)
-        man = train_artifacts(ds, settings, epochs=epochs, device=device, seed=seed, progress=True,
-                              use_embedder=text)
-        t = Table(title="forecaster trained", show_header=False)
-        t.add_row("artifacts", str(artifacts_path(settings, ds.name)))
-        t.add_row("epochs run / best", f"{man.fit.epochs_run} / {man.fit.best_epoch}")
+        report = prepare(settings, settings.dataset, path=path, ingest=False, train=True, fusion=fusion,
+                         store_events=store_events, epochs=epochs, seed=seed, device=device, text=text,
+                         progress=True, say=lambda m: console.print(m, highlight=False))
+        print_training_report(report, artifacts_path(settings, report.dataset).parent)
+
+
+def print_training_report(report: PrepareReport, artifacts: Path) -> None:
+    """The final table of a training run: data, forecaster, fusion, times."""
+    t = Table(title=f"trained {report.dataset}", show_header=False)
+    t.add_row("artifacts", str(artifacts))
+    t.add_row("training events", f"{report.events} ({report.added_events} added since ingest, "
+                                 f"{report.removed_events} forgotten)")
+    man = report.forecaster
+    if man is not None:
+        t.add_row("forecaster epochs run / best", f"{man.fit.epochs_run} / {man.fit.best_epoch}")
         if man.fit.best_valid_ndcg10 is not None:
-            t.add_row("valid NDCG@10 (last event)", f"{man.fit.best_valid_ndcg10:.4f}")
-        t.add_row("train time / to best", f"{man.fit.train_seconds:.1f} s / {man.fit.seconds_to_best:.1f} s")
+            t.add_row("forecaster valid NDCG@10 (last event)", f"{man.fit.best_valid_ndcg10:.4f}")
+        t.add_row("forecaster train time / to best", f"{man.fit.train_seconds:.1f} s / {man.fit.seconds_to_best:.1f} s")
         t.add_row("text embeddings", "yes" if man.text_embeddings else "no")
         t.add_row("horizon (events)", str(man.horizon))
-        Console().print(t)
+    fus = report.fusion
+    if fus is not None:
+        chosen = fus.fit.chosen
+        t.add_row("fusion model chosen", chosen)
+        t.add_row("fusion holdout NDCG@10", f"{fus.fit.holdout_ndcg10[chosen]:.4f} (forecaster alone "
+                                            f"{fus.fit.forecaster_only_ndcg10:.4f})")
+        t.add_row("fusion pool recall (target in candidates)", f"{fus.fit.pool_recall:.3f}")
+        t.add_row("fusion validation users / rows", f"{fus.fit.n_users} / {fus.fit.n_rows}")
+        t.add_row("fusion fit time", f"{fus.seconds:.1f} s")
+    else:
+        t.add_row("fusion", "not fitted (--no-fusion): its weights may be stale; run `evorec train-fusion`")
+    for stage, sec in report.seconds.items():
+        t.add_row(f"time: {stage}", f"{sec:.1f} s")
+    Console().print(t)

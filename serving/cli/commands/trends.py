@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Per-category trends of USER's interests: level, slope, forecast interval, label, change points."""
         from evorec.errors import InvalidRequestError
+        from evorec.serving.cli.output import show_result
         from evorec.tools.trends import TrendService
         from evorec.tools.trends.plots import plot_user_trends
 
@@ -60,13 +61,7 @@ def register(app: typer.Typer) -> None:
             Console(stderr=True).print(f"the history store has no events of user {user} in dataset "
                                        f"{settings.dataset}: run `evorec ingest --dataset {settings.dataset}` or use "
                                        "--source dataset", highlight=False)
-        if as_json:
-            typer.echo(result.model_dump_json(indent=2))
-        else:
-            print_trends(result)
-        if png is not None:
-            out = plot_user_trends(result, png)
-            Console(stderr=True).print(f"wrote {out}", highlight=False)
+        show_result(result, as_json=as_json, view=print_trends, png=png, plot=plot_user_trends)
 
 
 def print_trends(t: UserTrends) -> None:

@@ -1,0 +1,170 @@
+"""Retraining learns from the store: events added at run time (Toolbox.add_events, i.e. POST /v1/events) and
+users forgotten since ingest reach the trained artifacts, which still load and match; the admin job's path
+(delta file + ``prepare --delta``) composes the same data; the API's warm start."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from evorec.errors import ArtifactError
+from evorec.serving.api.prepare import main as prepare_main
+from evorec.serving.api.prepare import prepare
+from evorec.settings import Settings, get_settings
+from evorec.tools.constraints import Constraints
+from evorec.tools.data.loader import load_dataset
+from evorec.tools.data.schema import Dataset
+from evorec.tools.forecast.artifacts import artifacts_path, load_artifacts, read_manifest
+from evorec.tools.forecast.service import ForecastService
+from evorec.tools.forecast.training_data import (
+    DELTA_FILE,
+    DataDelta,
+    compose,
+    delta_from_store,
+    read_delta,
+    served_dataset,
+    store_delta,
+)
+from evorec.tools.ranking.training import read_fusion_manifest
+from evorec.tools.store.history import HistoryStore
+from evorec.tools.toolbox import Toolbox
+
+TINY = {"hidden": 16, "blocks": 1, "heads": 1}
+NEW_USER = "added-at-run-time"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, synthetic_dir: Path) -> Iterator[tuple[Settings, Dataset, dict]]:
+    """An ingested store, events added for a known user and a brand-new user, one user forgotten, then
+    ``prepare`` (what `evorec train` runs) on top."""
+    torch.set_num_threads(1)
+    settings = Settings(home=tmp_path_factory.mktemp("retrain") / "home", chroma_mode="embedded", llm="none",
+                        threads=1, device="cpu")
+    ds = load_dataset("synthetic", path=synthetic_dir, settings=settings)
+    HistoryStore.open(settings, ds.name).ingest(ds, progress=False)
+    prepare(settings, "synthetic", path=synthetic_dir, ingest=False, epochs=2, config=TINY)
+    tb = Toolbox.open(settings, data=ds)
+    users = sorted(ds.interactions["user_id"].unique())
+    known, forgotten = users[0], users[1]
+    ts = int(ds.interactions["ts"].max()) + 3600
+    items = ds.items["item_id"].tolist()
+    added = [{"user_id": known, "item_id": items[k], "timestamp": ts + 60 * k, "rating": 4} for k in range(3)]
+    added += [{"user_id": NEW_USER, "item_id": items[10 + k], "timestamp": ts + 60 * k} for k in range(4)]
+    assert tb.add_events(added).events_written == 7
+    n_forgotten = tb.delete_user(forgotten).events_deleted
+    assert n_forgotten > 0
+    report = prepare(settings, "synthetic", path=synthetic_dir, ingest=False, epochs=2, config=TINY)
+    facts = {"known": known, "forgotten": forgotten, "n_forgotten": n_forgotten, "report": report,
+             "known_before": len(ds.user_events(known))}
+    yield settings, ds, facts
+
+
+def test_training_sees_added_events_and_forgotten_users(env: tuple[Settings, Dataset, dict]) -> None:
+    settings, ds, f = env
+    rep = f["report"]
+    assert rep.added_events == 7 and rep.removed_events == f["n_forgotten"]
+    assert rep.events == len(ds.interactions) + 7 - f["n_forgotten"]
+    man = read_manifest(settings, ds.name)
+    assert man.base_fingerprint == ds.fingerprint() != man.fingerprint
+    assert (man.added_events, man.removed_events) == (7, f["n_forgotten"])
+    assert man.n_events == rep.events  # the forecaster's training sequences hold exactly the composed events
+    assert NEW_USER in set(served_dataset(settings, ds).interactions["user_id"])
+    trained = served_dataset(settings, ds)
+    assert trained.fingerprint() == man.fingerprint
+    assert len(trained.user_events(f["known"])) == f["known_before"] + 3
+    assert f["forgotten"] not in set(trained.interactions["user_id"])
+    assert man.n_users == trained.n_users
+    fusion = read_fusion_manifest(settings, ds.name)
+    assert fusion is not None and fusion.fingerprint == man.fingerprint  # fusion refitted on the same data
+
+
+def test_artifacts_match_only_the_composed_data(env: tuple[Settings, Dataset, dict]) -> None:
+    settings, ds, _ = env
+    with pytest.raises(ArtifactError, match="plus 7 events added"):
+        load_artifacts(settings, ds)  # the files alone are not what it was trained on: a clear refusal
+    svc = ForecastService.load(settings, served_dataset(settings, ds))
+    fc = svc.forecast(NEW_USER, svc.history_from_events(
+        served_dataset(settings, ds).user_events(NEW_USER)["item_id"].tolist(),
+        served_dataset(settings, ds).user_events(NEW_USER)["ts"].tolist()))
+    assert not fc.cold_start and fc.n_events == 4
+
+
+def test_toolbox_reopens_on_the_retrained_artifacts(env: tuple[Settings, Dataset, dict]) -> None:
+    settings, ds, _ = env
+    tb = Toolbox.open(settings, "synthetic")  # by name: the store's manifest names the ingested files
+    try:
+        health = tb.health()
+        assert health["forecaster"]["loaded"] and health["fusion"]["fitted"], health
+        assert tb.data.fingerprint() == read_manifest(settings, ds.name).fingerprint
+        r = tb.rank_candidates(NEW_USER, Constraints(k=5))
+        assert not r.cold_start and len(r.items) == 5
+    finally:
+        tb.close()
+
+
+def test_admin_job_path_delta_file_then_prepare_main(env: tuple[Settings, Dataset, dict], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """What RetrainJobs does: the serving process writes the delta; the job process trains from it."""
+    settings, ds, _ = env
+    delta = delta_from_store(settings, ds, HistoryStore.open(settings, ds.name))
+    path = tmp_path / "job.delta.json"
+    path.write_text(delta.model_dump_json())
+    assert compose(ds, read_delta(path)).fingerprint() == read_manifest(settings, ds.name).fingerprint
+    monkeypatch.setenv("EVOREC_HOME", str(settings.home))
+    monkeypatch.setenv("EVOREC_THREADS", "1")
+    monkeypatch.setenv("EVOREC_DEVICE", "cpu")
+    get_settings.cache_clear()
+    try:
+        rc = prepare_main(["--dataset", "synthetic", "--no-ingest", "--delta", str(path), "--epochs", "2"])
+    finally:
+        get_settings.cache_clear()
+    assert rc == 0
+    man = read_manifest(settings, ds.name)
+    assert man.added_events == 7 and (artifacts_path(settings, ds.name) / DELTA_FILE).is_file()
+
+
+def test_warm_start_loads_every_event(env: tuple[Settings, Dataset, dict]) -> None:
+    from evorec.serving.api.services import Services
+
+    settings, _, f = env
+    services = Services(settings)
+    try:
+        assert services.warm_up() and services.opened
+        tb = services.toolbox
+        assert tb.get_user_history(NEW_USER, limit=None).total_events == 4
+        assert not tb.known_user(f["forgotten"])
+    finally:
+        services.close()
+
+
+def _frame(rows: list[tuple[str, str, int, float, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["user_id", "item_id", "ts", "rating", "row"])
+
+
+def test_store_delta_and_compose_on_a_hand_made_case() -> None:
+    from evorec.tools.store.history import event_ids
+
+    items = pd.DataFrame({"item_id": ["a", "b", "c"], "title": ["A", "B", "C"], "categories": [["X"], ["Y"], ["X"]],
+                          "description": ["", "", ""], "image_path": ["", "", ""], "year": [2000, None, 2001]})
+    base = Dataset("toy", _frame([("u1", "a", 10, 4.0, 0), ("u1", "b", 20, 3.0, 1), ("u2", "a", 15, np.nan, 2),
+                                  ("u1", "a", 10, 5.0, 3)]), items)
+    ints = base.interactions
+    store = ints.assign(event_id=event_ids(ints["user_id"].tolist(), ints["item_id"].tolist(), ints["ts"].tolist()))
+    store = store[store["user_id"] != "u2"]  # u2 forgotten
+    extra = _frame([("u3", "c", 30, np.nan, 10**15 + 1), ("u1", "zzz", 40, 1.0, 10**15 + 2)])
+    extra["event_id"] = ["u3|c|30", "u1|zzz|40"]
+    delta = store_delta(base, pd.concat([store, extra], ignore_index=True))
+    assert delta.removed_rows == [2] and delta.n_added == 1 and delta.skipped_unknown_items == 1
+    assert delta.added.rating == [None]
+    out = compose(base, DataDelta.model_validate_json(delta.model_dump_json()))
+    assert sorted(out.interactions["user_id"]) == ["u1", "u1", "u1", "u3"]
+    assert out.fingerprint() == compose(base, delta).fingerprint() != base.fingerprint()
+    assert compose(base, DataDelta.none(base)) is base
+    other = Dataset("toy", _frame([("u9", "a", 1, 1.0, 0)]), items.copy())
+    with pytest.raises(ArtifactError, match="other 'toy' data"):
+        compose(other, delta)
