@@ -39,10 +39,10 @@ DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
 TOOL_CALL_TOKENS = 128
-ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 110, 70
+ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 100, 60
 # Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
 # LLM writes, characters per pre-run fact, trends shown, past chat messages, evidence ids in the schema.
-EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 3, 200, 3, 240, 40
+EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 2, 180, 2, 160, 32
 EVIDENCE_ID = re.compile(r"ev:[\w|.\-]+(?::[\w|.\-]+)*")
 
 
@@ -77,7 +77,7 @@ class TurnResult(BaseModel):
 
 class AgentService:
     def __init__(self, toolbox: Any, settings: Settings | None = None, llm: ChatModel | None = None,
-                 llm_max_items: int = 5, sessions: SessionStore | None = None) -> None:
+                 llm_max_items: int = 3, sessions: SessionStore | None = None) -> None:
         """``llm=None`` uses the endpoint configured in settings (none configured: plan-first only).
         ``llm_max_items``: how many items the LLM writes rationales for (the rest get templates),
         which bounds the answer length and so the latency on a CPU model."""

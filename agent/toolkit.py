@@ -24,7 +24,7 @@ from evorec.tools.evidence import Evidence
 from evorec.tools.recommendation import RankedList
 
 SUMMARY_CHARS = 1800
-CANDIDATE_EVIDENCE_CHARS = 150
+CANDIDATE_EVIDENCE_CHARS = 130
 HISTORY_EVIDENCE_SHOWN = 6
 IDENTITY_KEY = re.compile(r"user|uid|account|customer|person|member|profile|owner|who")
 
