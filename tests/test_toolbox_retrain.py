@@ -4,6 +4,7 @@ users forgotten since ingest reach the trained artifacts, which still load and m
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +14,8 @@ import pytest
 import torch
 
 from evorec.errors import ArtifactError
-from evorec.serving.api.prepare import main as prepare_main
 from evorec.serving.api.prepare import prepare
-from evorec.settings import Settings, get_settings
+from evorec.settings import Settings
 from evorec.tools.constraints import Constraints
 from evorec.tools.data.loader import load_dataset
 from evorec.tools.data.schema import Dataset
@@ -100,6 +100,7 @@ def test_toolbox_reopens_on_the_retrained_artifacts(env: tuple[Settings, Dataset
     try:
         health = tb.health()
         assert health["forecaster"]["loaded"] and health["fusion"]["fitted"], health
+        assert health["forecaster"]["added_events"] == 7
         assert tb.data.fingerprint() == read_manifest(settings, ds.name).fingerprint
         r = tb.rank_candidates(NEW_USER, Constraints(k=5))
         assert not r.cold_start and len(r.items) == 5
@@ -107,25 +108,37 @@ def test_toolbox_reopens_on_the_retrained_artifacts(env: tuple[Settings, Dataset
         tb.close()
 
 
-def test_admin_job_path_delta_file_then_prepare_main(env: tuple[Settings, Dataset, dict], tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """What RetrainJobs does: the serving process writes the delta; the job process trains from it."""
-    settings, ds, _ = env
+def test_admin_retrain_job_trains_on_the_added_events(env: tuple[Settings, Dataset, dict], tmp_path: Path) -> None:
+    """POST /v1/admin/retrain's job: the serving process writes the store's delta, the job process trains from it
+    (never opening the embedded store), and serving reloads on artifacts that include the added events."""
+    from evorec.serving.api.jobs import RetrainJobs
+    from evorec.serving.api.protocol import RetrainRequest
+    from evorec.serving.api.services import Services
+
+    settings, ds, f = env
     delta = delta_from_store(settings, ds, HistoryStore.open(settings, ds.name))
     path = tmp_path / "job.delta.json"
     path.write_text(delta.model_dump_json())
     assert compose(ds, read_delta(path)).fingerprint() == read_manifest(settings, ds.name).fingerprint
-    monkeypatch.setenv("EVOREC_HOME", str(settings.home))
-    monkeypatch.setenv("EVOREC_THREADS", "1")
-    monkeypatch.setenv("EVOREC_DEVICE", "cpu")
-    get_settings.cache_clear()
+    services = Services(settings.with_overrides(dataset="synthetic"), warm_store=False)
     try:
-        rc = prepare_main(["--dataset", "synthetic", "--no-ingest", "--delta", str(path), "--epochs", "2"])
+        old = services.toolbox
+        jobs = RetrainJobs(services.settings, services)
+        job = jobs.start(RetrainRequest(epochs=2, seed=1))
+        assert "--delta" in job.command
+        deadline = time.monotonic() + 600
+        while (job := jobs.get(job.job_id)).state not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.5)
+        assert job.state == "succeeded" and job.reloaded, job.log_tail
+        assert any("7 events added" in line for line in job.log_tail), job.log_tail
+        man = read_manifest(settings, ds.name)
+        assert (man.added_events, man.removed_events) == (7, f["n_forgotten"])
+        assert (artifacts_path(settings, ds.name) / DELTA_FILE).is_file()
+        assert services.toolbox is not old and services.toolbox.health()["forecaster"]["added_events"] == 7
+        assert not list((settings.home / "jobs" / "inputs").glob("*.json"))  # the job's input is cleaned up
     finally:
-        get_settings.cache_clear()
-    assert rc == 0
-    man = read_manifest(settings, ds.name)
-    assert man.added_events == 7 and (artifacts_path(settings, ds.name) / DELTA_FILE).is_file()
+        services.close()
 
 
 def test_warm_start_loads_every_event(env: tuple[Settings, Dataset, dict]) -> None:

@@ -148,8 +148,15 @@ class Toolbox:
         except EvorecError as e:
             stats, store_ok = {"error": str(e)}, False
         return {"dataset": self.dataset_name, "store": {"ok": store_ok, **stats},
-                "forecaster": {"loaded": self.forecaster is not None},
+                "forecaster": self._forecaster_health(),
                 "fusion": self.fusion_info, "items": self.index.n_items, "cached_users": len(self._users)}
+
+    def _forecaster_health(self) -> dict[str, Any]:
+        if self.forecaster is None:
+            return {"loaded": False}
+        m = self.forecaster.art.manifest
+        return {"loaded": True, "created_at": m.created_at, "trained_events": m.n_events,
+                "added_events": m.added_events, "removed_events": m.removed_events}
 
     # ------------------------------------------------------------------ per-user caches
     def _cache(self, user_id: str) -> _UserCache:
