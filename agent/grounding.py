@@ -22,7 +22,7 @@ NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\.\d+)?%?")
 QUOTED = re.compile(r"[\"“]([^\"“”]{3,80})[\"”]")  # double quotes only: apostrophes are not quotes
 # String caps in the schema: a grammar-enforcing server must close the string, so a small model
 # that starts repeating itself cannot run to max_tokens (measured: it did, for minutes).
-MESSAGE_CHARS, RATIONALE_CHARS = 180, 160
+MESSAGE_CHARS, RATIONALE_CHARS, CITED_PER_ITEM = 120, 120, 2
 TITLE_YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
 
 
@@ -40,26 +40,28 @@ class FinalAnswer(BaseModel):
     interest_summary: str = ""
 
 
-def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int) -> dict[str, Any]:
+def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int, summary: bool = False
+                  ) -> dict[str, Any]:
     """JSON schema for ``response_format``: item and evidence ids are enums, so a grammar-enforcing
-    server cannot even emit an invented id. The validator still checks everything."""
+    server cannot even emit an invented id. The validator still checks everything.
+
+    ``summary=False`` leaves the interest summary to the evidence template: every generated token
+    costs ~30-50 ms on a CPU model, and the template says the same from the same evidence."""
     item_id: dict[str, Any] = {"type": "string", "enum": candidate_ids} if candidate_ids else {"type": "string"}
     ev_id: dict[str, Any] = {"type": "string", "enum": evidence_ids} if evidence_ids else {"type": "string"}
     n_min = min(k, len(candidate_ids)) if candidate_ids else 0
-    return {
-        "type": "object",
-        "properties": {  # items first: a small model spends its budget on the part that matters
-            "items": {"type": "array", "minItems": n_min, "maxItems": max(k, 1), "items": {
-                "type": "object",
-                "properties": {"item_id": item_id, "rationale": {"type": "string", "maxLength": RATIONALE_CHARS},
-                               "evidence_ids": {"type": "array", "items": ev_id, "minItems": 1, "maxItems": 3}},
-                "required": ["item_id", "rationale", "evidence_ids"], "additionalProperties": False}},
-            "message": {"type": "string", "maxLength": MESSAGE_CHARS},
-            "interest_summary": {"type": "string", "maxLength": MESSAGE_CHARS},
-        },
-        "required": ["items", "message", "interest_summary"],
-        "additionalProperties": False,
+    props: dict[str, Any] = {  # items first: a small model spends its budget on the part that matters
+        "items": {"type": "array", "minItems": n_min, "maxItems": max(k, 1), "items": {
+            "type": "object",
+            "properties": {"item_id": item_id, "rationale": {"type": "string", "maxLength": RATIONALE_CHARS},
+                           "evidence_ids": {"type": "array", "items": ev_id, "minItems": 1,
+                                            "maxItems": CITED_PER_ITEM}},
+            "required": ["item_id", "rationale", "evidence_ids"], "additionalProperties": False}},
+        "message": {"type": "string", "maxLength": MESSAGE_CHARS},
     }
+    if summary:
+        props["interest_summary"] = {"type": "string", "maxLength": MESSAGE_CHARS}
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
 
 def response_format(schema: dict[str, Any]) -> dict[str, Any]:
@@ -175,6 +177,31 @@ class Grounder:
             return [f"cites unknown evidence {', '.join(missing)}"]
         return self.check_text(rationale, [self.evidence[e] for e in cited], item.title, item.year)
 
+    def recite(self, item: RankedItem, rationale: str, cited: list[str]) -> list[str] | None:
+        """Deterministic citation repair: the smallest set of this item's own evidence and the user-level
+        evidence (history, forecast mix, trends), starting from the model's citations, under which the
+        rationale passes the full check; None when no such set exists (the text itself is wrong) or the
+        model cited an id that does not exist.
+
+        A small model often writes a true sentence but cites the neighbouring id; the text is still held
+        to exactly the same rule, only against the evidence that says it."""
+        if not rationale.strip() or any(e not in self.evidence for e in cited):
+            return None  # a made-up id is a made-up answer, not a slip of the finger
+        user_level = [e for e in self.evidence if e in ("ev:history", "ev:forecast:mix") or e.startswith("ev:trend:")]
+        pool = [e for e in dict.fromkeys([*cited, *item.evidence_ids, *user_level]) if e in self.evidence]
+        chosen: list[str] = []
+        for e in pool:  # adding evidence only ever removes problems, so the first passing prefix is the cover
+            chosen.append(e)
+            if not self.check_rationale(item, rationale, chosen):
+                break
+        else:
+            return None
+        for e in list(chosen):  # then drop what the check does not need
+            rest = [x for x in chosen if x != e]
+            if rest and not self.check_rationale(item, rationale, rest):
+                chosen = rest
+        return chosen
+
     def check_free_text(self, text: str) -> list[str]:
         """Message / interest summary: any evidence of the turn, any title the tools returned, the
         candidates' years and how many there are."""
@@ -192,6 +219,7 @@ class ItemVerdict(BaseModel):
     rationale: str
     evidence_ids: list[str]
     problems: list[str] = Field(default_factory=list)
+    recited_from: list[str] | None = Field(None, description="The model's citations, when they were corrected.")
 
 
 class Review(BaseModel):
@@ -231,8 +259,11 @@ def review(answer: FinalAnswer, g: Grounder) -> Review:
             continue
         seen.add(iid)
         cited = list(dict.fromkeys(str(e) for e in it.evidence_ids))
-        r.items.append(ItemVerdict(item_id=iid, rationale=it.rationale, evidence_ids=cited,
-                                   problems=g.check_rationale(cand, it.rationale, cited)))
+        v = ItemVerdict(item_id=iid, rationale=it.rationale, evidence_ids=cited,
+                        problems=g.check_rationale(cand, it.rationale, cited))
+        if v.problems and (fixed := g.recite(cand, it.rationale, cited)) is not None:
+            v = v.model_copy(update={"evidence_ids": fixed, "problems": [], "recited_from": cited})
+        r.items.append(v)
     r.message_problems = g.check_free_text(answer.message)
     r.summary_problems = g.check_free_text(answer.interest_summary)
     return r

@@ -34,15 +34,15 @@ Emit = Callable[[AgentEvent], None]
 PRE_RUN = ("get_user_history", "forecast_interests", "detect_trends")
 # Offered to the model: forecast and trends already ran and are in its prompt; history stays for
 # windows and semantic queries. A constant list keeps the system+tools prompt prefix cacheable.
-LLM_TOOLS = ["rank_candidates", "get_user_history", "search_items", "get_item"]
+LLM_TOOLS = ["rank_candidates", "search_items", "get_user_history", "get_item"]
 DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
 TOOL_CALL_TOKENS = 128
-ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 100, 60
+ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 70, 80  # above what the schema's length caps allow
 # Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
 # LLM writes, characters per pre-run fact, trends shown, past chat messages, evidence ids in the schema.
-EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 2, 180, 2, 160, 32
+EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 2, 180, 1, 160, 32
 EVIDENCE_ID = re.compile(r"ev:[\w|.\-]+(?::[\w|.\-]+)*")
 
 
@@ -68,6 +68,7 @@ class TurnTrace(BaseModel):
     evidence: dict[str, Evidence] = Field(default_factory=dict)
     candidate_ids: list[str] = Field(default_factory=list)
     titles: dict[str, str] = Field(default_factory=dict)
+    started_at: float = Field(default_factory=time.perf_counter, exclude=True, description="perf_counter at start.")
 
 
 class TurnResult(BaseModel):
@@ -77,14 +78,17 @@ class TurnResult(BaseModel):
 
 class AgentService:
     def __init__(self, toolbox: Any, settings: Settings | None = None, llm: ChatModel | None = None,
-                 llm_max_items: int = 3, sessions: SessionStore | None = None) -> None:
+                 llm_max_items: int = 3, sessions: SessionStore | None = None,
+                 turn_budget_s: float | None = 15.0) -> None:
         """``llm=None`` uses the endpoint configured in settings (none configured: plan-first only).
         ``llm_max_items``: how many items the LLM writes rationales for (the rest get templates),
-        which bounds the answer length and so the latency on a CPU model."""
+        which bounds the answer length and so the latency on a CPU model. ``turn_budget_s``: the repair
+        round runs only if it is expected to end the turn within this (None: always)."""
         self.toolbox = toolbox
         self.settings = settings or get_settings()
         self.llm: ChatModel | None = llm if llm is not None else llm_from_settings(self.settings)
         self.llm_max_items = llm_max_items
+        self.turn_budget_s = turn_budget_s
         self.sessions = sessions or SessionStore(self.settings.home / "sessions.sqlite")
 
     # ---- public API ---------------------------------------------------------------------------
@@ -295,8 +299,8 @@ class AgentService:
                   else o.for_model()} for tc, o in zip(calls, outcomes, strict=True)]
         extra = "" if had_rank else f"Candidates from rank_candidates:\n{ranked_summary(ranked, shown=shown)}\n\n"
         facts = pre_run_facts(trace)
-        msgs.append({"role": "user", "content": f"{extra}Facts from the pre-run tools:\n{facts}\n\n"
-                     f"{load_prompt('agent_answer').strip().format(n=n_items)}\nPreferences in force: {note}."})
+        msgs.append({"role": "user", "content": f"{extra}Facts about the user:\n{facts}\n\n"
+                     f"{load_prompt('agent_answer').strip().format(n=n_items)}"})
         shown_text = "\n".join(str(m.get("content") or "") for m in msgs[len(past) + 1:])
         found = (e.rstrip(".") for e in EVIDENCE_ID.findall(shown_text))
         cite = [e for e in dict.fromkeys(found) if e in trace.evidence][:EVIDENCE_ENUM_CAP]
@@ -312,7 +316,15 @@ class AgentService:
                                      "max_tokens": ANSWER_TOKENS_BASE + ANSWER_TOKENS_PER_ITEM * n_items}
         reply = self._complete("answer", trace, msgs, on_token=on_token, **answer_kw)
         answer, rev, problem = self._read(reply.content, g, trace)
-        if problem is not None or (rev is not None and not rev.clean):
+        if (problem is not None or (rev is not None and not rev.clean)) and not self._repair_fits(trace):
+            # A repair round costs about another answer call: past the turn budget, templates stand in
+            # for what failed (or, with nothing usable, the plan-first answer).
+            if answer is None:
+                return self._plan_first(kit, user_id, message, constraints, trace, emit,
+                                        f"LLM answer invalid, no time for a repair round: {problem}", reuse=ranked)
+            rev = rev.model_copy(update={"dropped": [*rev.dropped, "no repair round: over the turn's latency budget"]}
+                                 ) if rev is not None else rev
+        elif problem is not None or (rev is not None and not rev.clean):
             trace.repaired = True
             notes = problem or (rev.repair_notes() if rev else "")
             # unparseable output is not worth showing back (it is often a runaway repetition)
@@ -328,6 +340,14 @@ class AgentService:
                                         f"LLM answer invalid after repair: {problem2}", reuse=ranked)
         assert answer is not None and rev is not None
         return self._assemble(user_id, ranked, answer, rev, g, constraints, trace, emit, streamed=streamer.emitted > 0)
+
+    def _repair_fits(self, trace: TurnTrace) -> bool:
+        """Would one more answer-sized LLM call still end the turn within ``turn_budget_s``?"""
+        if self.turn_budget_s is None:
+            return True
+        elapsed = time.perf_counter() - trace.started_at
+        last = trace.llm_calls[-1].latency_ms / 1000 if trace.llm_calls else 0.0
+        return elapsed + last <= self.turn_budget_s
 
     @staticmethod
     def _read(content: str | None, g: Grounder, trace: TurnTrace
@@ -345,6 +365,9 @@ class AgentService:
         items: list[RecommendedItem] = []
         for v in rev.items:
             cand = g.candidates[v.item_id]
+            if v.recited_from is not None:
+                dropped.append(f"{v.item_id}: citations corrected from {', '.join(v.recited_from) or 'none'} to "
+                               f"{', '.join(v.evidence_ids)} (the evidence that says what the rationale says)")
             if v.problems:
                 dropped.append(f"{v.item_id}: LLM rationale replaced by template ({'; '.join(v.problems)})")
                 items.append(_template_item(len(items) + 1, cand, ranked))

@@ -38,7 +38,7 @@ class GetUserHistoryArgs(_Args):
     until: str | None = Field(None, description="Only events on or before this ISO date (YYYY-MM-DD).")
     limit: int = Field(20, ge=1, le=100, description="Most recent events to return.")
     query: str | None = Field(None, max_length=300,
-                              description="Semantic search inside the history, e.g. 'the space films I liked'.")
+                              description="What to search for inside the history.")
 
     @field_validator("since", "until")
     @classmethod
@@ -110,9 +110,8 @@ def tool_specs(names: list[str] | None = None, categories: list[str] | None = No
     call can only name real categories; dates carry ``format: date``. Deterministic for a given
     input, so the system+tools prompt prefix stays byte-stable (KV-cache reuse)."""
     out = []
-    for name, model in TOOL_ARGS.items():
-        if names is not None and name not in names:
-            continue
+    for name in names if names is not None else list(TOOL_ARGS):  # the caller's order: small models favour the first
+        model = TOOL_ARGS[name]
         schema = _compact_schema(model.model_json_schema())
         props = schema.get("properties", {})
         for field in DATE_FIELDS:

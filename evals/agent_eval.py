@@ -216,7 +216,8 @@ def run_scenario(service: AgentService, sc: Scenario) -> ScenarioResult:
     svc = service
     if sc.inject:
         svc = AgentService(InjectingToolbox(base_toolbox, sc.inject), service.settings, llm=service.llm,
-                           llm_max_items=service.llm_max_items, sessions=service.sessions)
+                           llm_max_items=service.llm_max_items, sessions=service.sessions,
+                           turn_budget_s=service.turn_budget_s)
         if service.llm is None:
             svc.llm = None
     sid = f"eval-{sc.id}-{uuid.uuid4().hex[:8]}"

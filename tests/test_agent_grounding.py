@@ -78,3 +78,25 @@ def test_message_streamer_extracts_the_message_field() -> None:
     s = MessageStreamer()
     out = "".join(s.feed(p) for p in ['{"mes', 'sage": "Hel', 'lo \\"you', '\\" \\u00e9', 't", "items": []}'])
     assert out == 'Hello "you" ét' and s.done
+
+
+def test_wrong_but_real_citation_is_corrected_to_the_evidence_that_says_it() -> None:
+    """The rationale's facts are in the item's own evidence; the model cited a neighbouring real id."""
+    ev = {**EV, "ev:history": Evidence(id="ev:history", kind="history", text="User 42: 12 events.")}
+    g = Grounder(CANDS, ev, {})
+    text = "Sci-Fi is rising since 2024-03-01."
+    assert g.check_rationale(CANDS["i1"], text, ["ev:history"])  # as cited: the date is not there
+    assert g.recite(CANDS["i1"], text, ["ev:history"]) == ["ev:trend:Sci-Fi"]  # minimal: the extra id is pruned
+    ans = FinalAnswer(items=[AnswerItem(item_id="i1", rationale=text, evidence_ids=["ev:history"])])
+    v = review(ans, g).items[0]
+    assert v.problems == [] and v.evidence_ids == ["ev:trend:Sci-Fi"] and v.recited_from == ["ev:history"]
+
+
+def test_citation_repair_never_rescues_a_false_fact_or_a_made_up_id() -> None:
+    g = Grounder(CANDS, EV, {})
+    assert g.recite(CANDS["i1"], "Sci-Fi is rising since 2023-05-05.", ["ev:trend:Sci-Fi"]) is None  # wrong date
+    assert g.recite(CANDS["i1"], "Sci-Fi is rising.", ["ev:made:up"]) is None
+    ans = FinalAnswer(items=[AnswerItem(item_id="i1", rationale="Rated 9.9 by critics.",
+                                        evidence_ids=["ev:similar:i2"])])
+    v = review(ans, g).items[0]
+    assert v.problems and v.recited_from is None

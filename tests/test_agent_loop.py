@@ -228,3 +228,23 @@ def test_text_only_reply_still_yields_structured_answer(settings: Settings) -> N
     rec = svc.chat("s1", "42", "recommend something")
     assert rec.llm_calls == 2 and rec.items[0].rationale.source == "llm"
     assert "rank_candidates" in rec.tool_calls
+
+
+def test_no_repair_round_past_the_turn_budget(settings: Settings) -> None:
+    """On a slow model the repair round would double the turn: past the budget, templates stand in."""
+    def bad(req: ScriptedRequest):
+        return answer({"message": "Ok.", "items": [
+            {"item_id": _candidates(req)[0], "rationale": "Released on 1999-01-01.", "evidence_ids": []}]})
+
+    llm = ScriptedChatModel([tool_calls(("rank_candidates", {})), bad])
+    svc = AgentService(SmallToolbox(), settings, llm=llm, turn_budget_s=0.0)
+    res = svc.chat_turn("s1", "42", "something new")
+    rec = res.recommendations
+    assert rec.llm_calls == 2 and not res.trace.repaired and not rec.degraded
+    assert rec.items[0].rationale.source == "template"
+    assert any("no repair round" in d for d in rec.dropped)
+    # unparseable and no time to repair: the plan-first answer, marked degraded, says why
+    svc = AgentService(SmallToolbox(), settings, llm=ScriptedChatModel([tool_calls(("rank_candidates", {})),
+                                                                        answer("not json")]), turn_budget_s=0.0)
+    rec = svc.chat("s2", "42", "anything")
+    assert rec.degraded and rec.llm_calls == 2 and "no time for a repair round" in (rec.degraded_reason or "")
