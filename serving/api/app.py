@@ -7,6 +7,7 @@ wires settings, auth, metrics, error handlers, the web page and the engines toge
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # open the engines (store cache warmed) in the background, so the first requests do not pay for it;
+        # requests arriving earlier wait on the same lock instead of opening a second copy
+        threading.Thread(target=services.warm_up, name="warm-up", daemon=True).start()
         yield
         services.close()
 

@@ -34,7 +34,8 @@ def _prepared(settings: Settings, dataset: str) -> bool:
         ds = load_dataset(dataset, settings=settings)
         manifest = read_manifest(settings, dataset)
         fusion = read_fusion_manifest(settings, dataset)
-        if manifest.fingerprint != ds.fingerprint() or fusion is None:
+        # base_fingerprint: the dataset files the forecaster was trained on (plus events added since ingest)
+        if (manifest.base_fingerprint or manifest.fingerprint) != ds.fingerprint() or fusion is None:
             return False
         store = HistoryStore.open(settings, dataset)
         return store.user_history(str(ds.interactions["user_id"].iloc[0]), limit=1).known
