@@ -39,10 +39,10 @@ DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
 TOOL_CALL_TOKENS = 128
-ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 70, 80  # above what the schema's length caps allow
+ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 60, 75  # above what the schema's length caps allow
 # Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
 # LLM writes, characters per pre-run fact, trends shown, past chat messages, evidence ids in the schema.
-EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 2, 180, 1, 160, 32
+EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 1, 150, 1, 160, 32
 EVIDENCE_ID = re.compile(r"ev:[\w|.\-]+(?::[\w|.\-]+)*")
 
 
@@ -283,6 +283,9 @@ class AgentService:
         reply = self._complete("tools", trace, msgs, tools=specs, tool_choice="required",
                                max_tokens=TOOL_CALL_TOKENS)
         calls = reply.tool_calls[:6]
+        if not calls:  # asked for a call ("required") and got none usable: that is an invalid call
+            trace.tools.append(ToolOutcome(name="(none)", issued_by="llm", ok=False, valid=False,
+                                           error=f"no parseable tool call (finish: {reply.finish_reason})"))
         outcomes = [self._run_tool(kit, tc.name, tc.arguments, "llm", trace, emit) for tc in calls]
         had_rank = any(o.ok and o.ranked is not None for o in outcomes)
         ranked = self._ensure_ranked(kit, trace, emit)

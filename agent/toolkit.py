@@ -24,7 +24,7 @@ from evorec.tools.evidence import Evidence
 from evorec.tools.recommendation import RankedList
 
 SUMMARY_CHARS = 1800
-CANDIDATE_EVIDENCE_CHARS = 130
+CANDIDATE_EVIDENCE_CHARS = 110
 HISTORY_EVIDENCE_SHOWN = 6
 IDENTITY_KEY = re.compile(r"user|uid|account|customer|person|member|profile|owner|who")
 
@@ -101,6 +101,9 @@ def _compact_schema(node: Any) -> Any:
 
 
 DATE_FIELDS = ("since", "until")
+MODEL_MAX_FILTERS = 4
+MODEL_CAPS: dict[str, dict[str, int]] = {"query": {"maxLength": 60}, "limit": {"maximum": 20}, "k": {"maximum": 20}}
+SEARCH_SHOWN = 5
 
 
 def tool_specs(names: list[str] | None = None, categories: list[str] | None = None) -> list[dict[str, Any]]:
@@ -117,10 +120,13 @@ def tool_specs(names: list[str] | None = None, categories: list[str] | None = No
         for field in DATE_FIELDS:
             if field in props:
                 props[field] = {**props[field], "format": "date"}
-        if categories:
-            for field in ("include_categories", "exclude_categories"):
-                if field in props:
-                    props[field] = {**props[field], "items": {"type": "string", "enum": list(categories)}}
+        for field in ("include_categories", "exclude_categories"):
+            if field in props:
+                items = {"type": "string", "enum": list(categories)} if categories else props[field]["items"]
+                props[field] = {**props[field], "items": items, "maxItems": MODEL_MAX_FILTERS}
+        for field, cap in MODEL_CAPS.items():  # tighter bounds in the model's view: short calls, no runaways
+            if field in props:
+                props[field] = {**props[field], **cap}
         out.append({"type": "function", "function": {
             "name": name, "description": load_prompt(f"tool_{name}").strip(), "parameters": schema}})
     return out
@@ -341,7 +347,7 @@ def _with_ids(summary: str, evidence: dict[str, Evidence], shown: int = 6) -> st
 def _hits_summary(hits: list[Any], query: str | None) -> str:
     head = f"{len(hits)} catalog items for {query!r}:" if query is not None else "Item:"
     lines = [head]
-    for h in hits:
+    for h in hits[:SEARCH_SHOWN]:
         year = getattr(h, "year", None)
         cats = "/".join(getattr(h, "categories", []) or [])
         lines.append(f"- id={h.item_id} | {h.title}{f', {year}' if year else ''} | {cats}")
