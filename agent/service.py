@@ -79,16 +79,19 @@ class TurnResult(BaseModel):
 class AgentService:
     def __init__(self, toolbox: Any, settings: Settings | None = None, llm: ChatModel | None = None,
                  llm_max_items: int = 3, sessions: SessionStore | None = None,
-                 turn_budget_s: float | None = 15.0) -> None:
+                 turn_budget_s: float | None = 15.0, llm_filters: bool = False) -> None:
         """``llm=None`` uses the endpoint configured in settings (none configured: plan-first only).
         ``llm_max_items``: how many items the LLM writes rationales for (the rest get templates),
         which bounds the answer length and so the latency on a CPU model. ``turn_budget_s``: the repair
-        round runs only if it is expected to end the turn within this (None: always)."""
+        round runs only if it is expected to end the turn within this (None: always). ``llm_filters``:
+        offer rank_candidates' category/year filters to the model (off: a small model fills them with
+        noise; the stated preferences, parsed from the messages, are hard constraints either way)."""
         self.toolbox = toolbox
         self.settings = settings or get_settings()
         self.llm: ChatModel | None = llm if llm is not None else llm_from_settings(self.settings)
         self.llm_max_items = llm_max_items
         self.turn_budget_s = turn_budget_s
+        self.llm_filters = llm_filters
         self.sessions = sessions or SessionStore(self.settings.home / "sessions.sqlite")
 
     # ---- public API ---------------------------------------------------------------------------
@@ -262,7 +265,7 @@ class AgentService:
     def llm_prefix(self) -> tuple[str, list[dict[str, Any]]]:
         """(system prompt, tools) every LLM call of this service starts with: what ``launcher.warm_up``
         should evaluate once so later calls reuse the server's KV cache for it."""
-        return load_prompt("agent_system").strip(), tool_specs(LLM_TOOLS, self._categories())
+        return load_prompt("agent_system").strip(), tool_specs(LLM_TOOLS, self._categories(), self.llm_filters)
 
     @staticmethod
     def _session_note(user_id: str, trace: TurnTrace, prefs_note: str) -> str:

@@ -106,17 +106,26 @@ MODEL_CAPS: dict[str, dict[str, int]] = {"query": {"maxLength": 60}, "limit": {"
 SEARCH_SHOWN = 5
 
 
-def tool_specs(names: list[str] | None = None, categories: list[str] | None = None) -> list[dict[str, Any]]:
+FILTER_FIELDS = ("include_categories", "exclude_categories", "year_min", "year_max")
+
+
+def tool_specs(names: list[str] | None = None, categories: list[str] | None = None,
+               filters: bool = True) -> list[dict[str, Any]]:
     """OpenAI ``tools`` entries: description from ``prompts/tool_<name>.md``, parameters from the schema.
 
     ``categories`` (the catalog's) become an enum of the category filters, so a grammar-constrained
-    call can only name real categories; dates carry ``format: date``. Deterministic for a given
-    input, so the system+tools prompt prefix stays byte-stable (KV-cache reuse)."""
+    call can only name real categories; dates carry ``format: date``. ``filters=False`` leaves the
+    ranking filters out of the model's view (the session's stated preferences are applied anyway;
+    measured: the 0.5B default fills every optional filter with arbitrary categories). Deterministic
+    for a given input, so the system+tools prompt prefix stays byte-stable (KV-cache reuse)."""
     out = []
     for name in names if names is not None else list(TOOL_ARGS):  # the caller's order: small models favour the first
         model = TOOL_ARGS[name]
         schema = _compact_schema(model.model_json_schema())
         props = schema.get("properties", {})
+        if not filters:
+            for field in FILTER_FIELDS:
+                props.pop(field, None)
         for field in DATE_FIELDS:
             if field in props:
                 props[field] = {**props[field], "format": "date"}

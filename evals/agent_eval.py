@@ -217,7 +217,7 @@ def run_scenario(service: AgentService, sc: Scenario) -> ScenarioResult:
     if sc.inject:
         svc = AgentService(InjectingToolbox(base_toolbox, sc.inject), service.settings, llm=service.llm,
                            llm_max_items=service.llm_max_items, sessions=service.sessions,
-                           turn_budget_s=service.turn_budget_s)
+                           turn_budget_s=service.turn_budget_s, llm_filters=service.llm_filters)
         if service.llm is None:
             svc.llm = None
     sid = f"eval-{sc.id}-{uuid.uuid4().hex[:8]}"

@@ -59,10 +59,16 @@ def test_tool_calls_are_routed_validated_and_two_llm_calls_suffice(settings: Set
     first, second = llm.requests
     assert "rank_candidates" in first.tool_names and first.tool_choice == "required"
     assert "ev:forecast:mix" not in first.text and "What should I watch tonight?" in first.text
-    # ... the tool schemas name the catalog's categories (a grammar then allows only those)
-    rank_spec = next(t for t in first.tools or [] if t["function"]["name"] == "rank_candidates")
-    cats = rank_spec["function"]["parameters"]["properties"]["include_categories"]["items"]["enum"]
-    assert "Sci-Fi" in cats
+    # ... by default the model is not offered the ranking filters (stated preferences apply anyway);
+    # with llm_filters the schemas name the catalog's categories (a grammar then allows only those)
+    def rank_props(svc: AgentService) -> dict[str, Any]:
+        spec = next(t for t in svc.llm_prefix()[1] if t["function"]["name"] == "rank_candidates")
+        return spec["function"]["parameters"]["properties"]
+
+    assert "include_categories" not in rank_props(svc)
+    assert first.tools == svc.llm_prefix()[1]
+    filtered = AgentService(SmallToolbox(), settings, llm=llm, llm_filters=True)
+    assert "Sci-Fi" in rank_props(filtered)["include_categories"]["items"]["enum"]
     # the second asked for schema JSON, shown the pre-run facts; it cites only ids it was shown
     assert second.response_format["type"] == "json_schema" and second.tool_choice == "none"
     assert "ev:forecast:mix" in second.text
