@@ -8,13 +8,24 @@ Planted user patterns (shares are of the user's events, before secondary-categor
 
 * ``sudden_switch`` — {A: .7, bg: .3} before ``change_ts``, {B: .7, bg: .3} after.
 * ``slow_drift``    — A falls linearly .7 → 0 between ``change_ts`` and ``end_ts`` while B rises 0 → .7.
-* ``emerging``      — {C: .5, D: .5}, then from ``change_ts`` {C: .3, D: .3, B: .4}; B never occurs before.
-* ``fading``        — {A: .4, C: .3, D: .3}, then A disappears at ``change_ts``.
+* ``emerging``      — {C: .5, D: .5}, then from ``change_ts`` {C: .25, D: .25, B: .5}.
+* ``fading``        — {A: .5, C: .25, D: .25}, then A disappears at ``change_ts``: {C: .5, D: .5}.
 * ``stable``        — a fixed mix of three categories.
 
-Change points are placed between events so every drifting user has at least ``min_after``
-events after and ``min_before`` before the change. Items carry popularity trends (new releases,
-rising and falling older titles) listed in ``drifts.json`` under ``item_trends``.
+The planted moves are unambiguous, because this is the ground truth detection is scored on:
+
+* a category planted absent is really absent — B before the change (switch, drift, emerging) and A
+  after it (switch, fading; drift: after ``end_ts``) occur on no event, not even as an item's
+  secondary category;
+* categories are *dealt*, not drawn independently: each event adds the planted mix to a per-user
+  credit and takes the category with the largest credit plus a uniform jitter in [0, ``deal_jitter``)
+  (then pays 1), so the realised counts of any stretch of events stay within a few events of the
+  plant — a stable user shows no chance run that looks like drift (independent draws gave 2-8 % of
+  stable users one), a drifting user shows the planted move — while the order stays random;
+* drifting users have at least ``min_before`` events before and ``min_after`` after the change.
+
+Items carry popularity trends (new releases, rising and falling older titles) listed in
+``drifts.json`` under ``item_trends``.
 """
 
 from __future__ import annotations
@@ -33,6 +44,9 @@ DriftKind = Literal["sudden_switch", "slow_drift", "emerging", "fading", "stable
 Activity = Literal["regular", "heavy", "light"]
 DRIFT_KINDS: tuple[DriftKind, ...] = ("sudden_switch", "slow_drift", "emerging", "fading", "stable")
 GROUND_TRUTH_FILE = "drifts.json"
+EVENTS_MIN, EVENTS_MAX = 45, 65  # per user (heavy users 1.5x)
+MIN_BEFORE, MIN_AFTER = 18, 25  # events on either side of a planted change
+DEAL_JITTER = 3.0  # see "dealt" in the module docstring; None = independent draws
 DAY = 86_400
 
 # Genre-like categories, each with its own vocabulary so titles/descriptions embed near their genre.
@@ -157,7 +171,7 @@ class ItemTrends(BaseModel):
 
 
 class SyntheticTruth(BaseModel):
-    version: int = 1
+    version: int = 2
     seed: int
     params: dict[str, int | float | str]
     start_ts: int
@@ -233,6 +247,31 @@ def _mix_at(d: PlantedDrift, t: int, bg: dict[str, float]) -> dict[str, float]:
     return dict(d.mix_after if t >= d.change_ts else d.mix_before)
 
 
+def _absent_at(d: PlantedDrift, t: int) -> set[str]:
+    """Categories planted absent at time ``t``: no event may carry them (not even as a secondary category)."""
+    if d.kind == "stable" or d.change_ts is None:
+        return set()
+    if t < d.change_ts:
+        return {d.to_category} if d.to_category else set()
+    done = d.end_ts if d.kind == "slow_drift" and d.end_ts is not None else d.change_ts
+    return {d.from_category} if d.from_category and t >= done else set()
+
+
+def _deal(mix: dict[str, float], credit: dict[str, float], rng: np.random.Generator, jitter: float | None) -> str:
+    """Next category of a dealt sequence: the realised counts track the cumulative planted mix within ~``jitter``
+    events. ``jitter=None``: an independent draw from the mix instead."""
+    names = [m for m, w in mix.items() if w > 0]
+    if jitter is None:
+        w = np.array([mix[m] for m in names])
+        return names[int(rng.choice(len(names), p=w / w.sum()))]
+    for m in names:
+        credit[m] = credit.get(m, 0.0) + mix[m]
+    noise = rng.uniform(0.0, jitter, size=len(names))
+    cat = names[int(np.argmax([credit[m] + z for m, z in zip(names, noise, strict=True)]))]
+    credit[cat] -= 1.0
+    return cat
+
+
 def generate_synthetic(
     out_dir: Path,
     seed: int = 7,
@@ -241,20 +280,22 @@ def generate_synthetic(
     start: str = "2024-01-01",
     user_days: int = 365,
     timeline_days: int = 730,
-    events_min: int = 45,
-    events_max: int = 65,
-    min_before: int = 18,
-    min_after: int = 25,
+    events_min: int = EVENTS_MIN,
+    events_max: int = EVENTS_MAX,
+    min_before: int = MIN_BEFORE,
+    min_after: int = MIN_AFTER,
     heavy_share: float = 0.05,
     light_share: float = 0.15,
     secondary_share: float = 0.1,
     kind_shares: dict[str, float] | None = None,
+    deal_jitter: float | None = DEAL_JITTER,
 ) -> Path:
     """Generate the dataset into ``out_dir`` (created) and return it.
 
     Regular users are active over ~``user_days`` inside a ``timeline_days`` timeline starting at
     ``start``; heavy users pack 1.5x the events into 30-60 days; light users spread theirs over the
     whole timeline. Every user has between ``events_min`` and ``events_max`` events (heavy: more).
+    ``deal_jitter``: randomness of the category dealing (larger → looser; ``None`` → independent draws).
     """
     if n_users < 1 or n_items < 2 * len(CATEGORIES):
         raise ValueError(f"need n_users >= 1 and n_items >= {2 * len(CATEGORIES)}")
@@ -314,10 +355,17 @@ def generate_synthetic(
     releases = np.array([it.release for it in items])
     slopes = np.array([it.slope for it in items])
 
-    def pick(cat: int, t: float, seen: set[int]) -> int:
+    member = np.zeros((n_items, n_cat), dtype=bool)
+    for i, it in enumerate(items):
+        member[i, it.cats] = True
+
+    def pick(cat: int, t: float, seen: np.ndarray, absent: list[int]) -> int:
         cand = by_cat[cat]
+        if absent:  # items also carrying a category planted absent now are out
+            keep = cand[~member[cand][:, absent].any(axis=1)]
+            cand = keep if len(keep) else cand
         w = bases[cand] * np.exp(slopes[cand] * (t - t0) / (t_end - t0)) * (releases[cand] <= t)
-        fresh = np.array([i not in seen for i in cand])
+        fresh = ~seen[cand]
         if (w * fresh).sum() > 0:
             w = w * fresh
         elif w.sum() <= 0:
@@ -372,20 +420,19 @@ def generate_synthetic(
                 drift.mix_before, drift.mix_after = {a: 0.7, c: 0.3}, {b: 0.7, c: 0.3}
             elif kind == "emerging":
                 drift.to_category, drift.background = a, [c, d_]
-                drift.mix_before, drift.mix_after = {c: 0.5, d_: 0.5}, {c: 0.3, d_: 0.3, a: 0.4}
+                drift.mix_before, drift.mix_after = {c: 0.5, d_: 0.5}, {c: 0.25, d_: 0.25, a: 0.5}
             else:  # fading
                 drift.from_category, drift.background = a, [c, d_]
-                drift.mix_before, drift.mix_after = {a: 0.4, c: 0.3, d_: 0.3}, {c: 0.5, d_: 0.5}
+                drift.mix_before, drift.mix_after = {a: 0.5, c: 0.25, d_: 0.25}, {c: 0.5, d_: 0.5}
         del e
         bg = {cat: drift.mix_before[cat] for cat in drift.background}
-        seen: set[int] = set()
+        seen = np.zeros(n_items, dtype=bool)
+        credit: dict[str, float] = {}
         for t in times:
-            mix = _mix_at(drift, int(t), bg)
-            names = [m for m, s in mix.items() if s > 0]
-            w = np.array([mix[m] for m in names])
-            cat = names[int(rng.choice(len(names), p=w / w.sum()))]
-            item = pick(CATEGORIES.index(cat), float(t), seen)
-            seen.add(item)
+            cat = _deal(_mix_at(drift, int(t), bg), credit, rng, deal_jitter)
+            absent = [CATEGORIES.index(x) for x in _absent_at(drift, int(t))]
+            item = pick(CATEGORIES.index(cat), float(t), seen, absent)
+            seen[item] = True
             rating = float(np.clip(np.rint(item_quality[item] + user_bias[u] + rng.normal(0, 0.7)), 1, 5))
             events.append((int(t), uid, f"i{item + 1:04d}", rating))
         drifts.append(drift)
@@ -406,7 +453,9 @@ def generate_synthetic(
     truth = SyntheticTruth(
         seed=seed,
         params={"n_users": n_users, "n_items": n_items, "start": start, "user_days": user_days,
-                "timeline_days": timeline_days, "events_min": events_min, "events_max": events_max},
+                "timeline_days": timeline_days, "events_min": events_min, "events_max": events_max,
+                "min_before": min_before, "min_after": min_after,
+                "deal_jitter": "independent" if deal_jitter is None else deal_jitter},
         start_ts=t0, end_ts=t_end, categories=CATEGORIES, drifts=drifts, item_trends=trends,
     )
     (out_dir / GROUND_TRUTH_FILE).write_text(truth.model_dump_json(indent=1), encoding="utf-8")
