@@ -44,3 +44,16 @@ def test_history_summary_and_counts() -> None:
     s = h.summary()
     assert "3 of 10 events from 2024-03-01 to 2024-03-03" in s and s.index("T2") < s.index("T0")
     assert "cold start" in UserHistory(user_id="x", known=False).summary()
+
+
+def test_event_metadata_round_trip_and_legacy_layout() -> None:
+    from evorec.tools.store.history import decode_event, encode_event
+
+    m = encode_event("u1", "tt|0042|x", 1_700_000_000, 7, 4.5)
+    assert set(m) == {"user_id", "ev"}  # two metadata keys per event: Chroma's cost grows with keys
+    assert decode_event(m) == ("u1", "tt|0042|x", 1_700_000_000, 7, 4.5)
+    assert decode_event(encode_event("u1", "i", 5, 0, None)) == ("u1", "i", 5, 0, None)
+    assert decode_event(encode_event("u1", "i", 5, 0, float("nan")))[4] is None
+    legacy = {"user_id": "u1", "item_id": "i9", "ts": 12, "row": 3, "rating": 2.0}
+    assert decode_event(legacy) == ("u1", "i9", 12, 3, 2.0)
+    assert decode_event({"user_id": "u1", "item_id": "i9", "ts": 12}) == ("u1", "i9", 12, 0, None)
