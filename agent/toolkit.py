@@ -221,11 +221,11 @@ def ranked_summary(ranked: RankedList, shown: int = 8, per_item: int = 1) -> str
             + (" [cold start: user has no history]" if ranked.cold_start else "")
             + (f" [shortfall: {ranked.shortfall}]" if ranked.shortfall else "") + ":")
     lines = [head]
-    for it in ranked.items[:shown]:
-        year = f", {it.year}" if it.year else ""
+    for it in ranked.items[:shown]:  # plain sentences: a small model copies from here into its rationale
+        about = ", ".join(x for x in (str(it.year or ""), "/".join(it.categories)) if x)
         evs = [(e, ranked.evidence[e]) for e in it.evidence_ids if e in ranked.evidence][:per_item]
-        why = "; ".join(f"{e}: {clip(ev.text, CANDIDATE_EVIDENCE_CHARS)}" for e, ev in evs) or "no evidence"
-        lines.append(f"- {it.item_id} | {it.title}{year} | {'/'.join(it.categories)} | {why}")
+        why = " ".join(f"{clip(ev.text, CANDIDATE_EVIDENCE_CHARS)} [{e}]" for e, ev in evs) or "(no evidence)"
+        lines.append(f"- {it.item_id}: {it.title}{f' ({about})' if about else ''}. {why}")
     return "\n".join(lines)
 
 
