@@ -42,7 +42,7 @@ TOOL_CALL_TOKENS = 128
 ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 60, 75  # above what the schema's length caps allow
 # Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
 # LLM writes, characters per pre-run fact, trends shown, past chat messages, evidence ids in the schema.
-EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 1, 150, 1, 160, 32
+EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 1, 130, 1, 160, 32
 EVIDENCE_ID = re.compile(r"ev:[\w|.\-]+(?::[\w|.\-]+)*")
 
 
@@ -78,7 +78,7 @@ class TurnResult(BaseModel):
 
 class AgentService:
     def __init__(self, toolbox: Any, settings: Settings | None = None, llm: ChatModel | None = None,
-                 llm_max_items: int = 3, sessions: SessionStore | None = None,
+                 llm_max_items: int = 2, sessions: SessionStore | None = None,
                  turn_budget_s: float | None = 15.0, llm_filters: bool = False) -> None:
         """``llm=None`` uses the endpoint configured in settings (none configured: plan-first only).
         ``llm_max_items``: how many items the LLM writes rationales for (the rest get templates),
