@@ -22,7 +22,7 @@ NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\.\d+)?%?")
 QUOTED = re.compile(r"[\"“]([^\"“”]{3,80})[\"”]")  # double quotes only: apostrophes are not quotes
 # String caps in the schema: a grammar-enforcing server must close the string, so a small model
 # that starts repeating itself cannot run to max_tokens (measured: it did, for minutes).
-MESSAGE_CHARS, RATIONALE_CHARS, CITED_PER_ITEM = 80, 90, 1
+MESSAGE_CHARS, RATIONALE_CHARS, CITED_PER_ITEM = 70, 80, 1
 TITLE_YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
 
 

@@ -67,6 +67,7 @@ class CompleteOptions:
     response_format: dict[str, Any] | None = None
     on_token: TokenSink | None = None
     max_tokens: int | None = None
+    parallel_tool_calls: bool | None = None  # False: at most one call (OpenAI's parameter; None: not sent)
 
 
 @runtime_checkable
@@ -122,6 +123,8 @@ class OpenAIChatModel:
         if o.tools:
             kwargs["tools"] = o.tools
             kwargs["tool_choice"] = o.tool_choice
+            if o.parallel_tool_calls is not None:
+                kwargs["parallel_tool_calls"] = o.parallel_tool_calls
         if o.response_format is not None:
             kwargs["response_format"] = o.response_format if self._json_schema_ok else _json_object_format(
                 o.response_format)

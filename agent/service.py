@@ -38,11 +38,11 @@ LLM_TOOLS = ["rank_candidates", "search_items", "get_user_history", "get_item"]
 DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
-TOOL_CALL_TOKENS = 128
+TOOL_CALL_TOKENS = 96
 ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 60, 75  # above what the schema's length caps allow
 # Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
 # LLM writes, characters per pre-run fact, trends shown, past chat messages, evidence ids in the schema.
-EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 1, 130, 1, 160, 32
+EXTRA_SHOWN, FACT_CHARS, TRENDS_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 1, 120, 1, 160, 32
 EVIDENCE_ID = re.compile(r"ev:[\w|.\-]+(?::[\w|.\-]+)*")
 
 
@@ -283,8 +283,10 @@ class AgentService:
         msgs: list[dict[str, Any]] = [
             {"role": "system", "content": system}, *past,
             {"role": "user", "content": f"{message}\n{self._session_note(user_id, trace, note)}"}]
+        # One call: rank_candidates runs anyway, so the model's choice is the one tool the request needs;
+        # several calls cost their tokens twice (generated, then read back as results).
         reply = self._complete("tools", trace, msgs, tools=specs, tool_choice="required",
-                               max_tokens=TOOL_CALL_TOKENS)
+                               parallel_tool_calls=False, max_tokens=TOOL_CALL_TOKENS)
         calls = reply.tool_calls[:6]
         if not calls:  # asked for a call ("required") and got none usable: that is an invalid call
             trace.tools.append(ToolOutcome(name="(none)", issued_by="llm", ok=False, valid=False,

@@ -270,6 +270,8 @@ def multi_call_gbnf(call_gbnf: str, max_calls: int = 4) -> str:
 
     The prompt already ends with ``<tool_call>\n``, so the grammar starts inside the first block.
     """
+    if max_calls < 1:
+        raise ValueError("max_calls must be >= 1")
     body = re.sub(r"(?m)^root ::=", "evorec-call ::=", call_gbnf, count=1)
     sep = '"\\n</tool_call>\\n<tool_call>\\n"'
     more = "".join(f" ({sep} evorec-call" for _ in range(max_calls - 1)) + ")?" * (max_calls - 1)

@@ -95,6 +95,7 @@ class Plan(BaseModel):
     mode: Literal["free", "json", "forced_call"]
     grammar_schema: str | None = None
     tool_names: set[str] = Field(default_factory=set)
+    max_calls: int = Field(default=4, ge=1, description="1 when the request sets parallel_tool_calls: false.")
     repair_schema: str | None = Field(default=None, description="Call schema to re-generate a botched tool call.")
 
 
@@ -122,6 +123,7 @@ def plan_request(req: ChatRequest) -> Plan:
         prompt = render_prompt(req.messages, tools)
     except ValueError as e:
         raise RequestError(str(e), "messages") from None
+    max_calls = 1 if (req.model_extra or {}).get("parallel_tool_calls") is False else 4
     if tools and (choice == "required" or forced):
         schema = forced_call_schema(tools, forced)
         return Plan(
@@ -129,6 +131,7 @@ def plan_request(req: ChatRequest) -> Plan:
             mode="forced_call",
             grammar_schema=json.dumps(schema),
             tool_names=names,
+            max_calls=max_calls,
         )
     rf = req.response_format or {}
     rf_type = rf.get("type", "text")
@@ -150,7 +153,7 @@ def plan_request(req: ChatRequest) -> Plan:
     if rf_type != "text":
         raise RequestError(f"unsupported response_format type: {rf_type!r}", "response_format")
     repair = json.dumps(forced_call_schema(tools)) if tools and names else None
-    return Plan(prompt=prompt, mode="free", tool_names=names, repair_schema=repair)
+    return Plan(prompt=prompt, mode="free", tool_names=names, repair_schema=repair, max_calls=max_calls)
 
 
 def build_message(plan: Plan, text: str) -> tuple[dict[str, Any], str]:
@@ -250,7 +253,7 @@ class Engine:
         try:
             if plan.mode == "forced_call":
                 gbnf = self._llama_cpp.llama_grammar.json_schema_to_gbnf(plan.grammar_schema)
-                return g.from_string(multi_call_gbnf(gbnf), verbose=False)
+                return g.from_string(multi_call_gbnf(gbnf, plan.max_calls), verbose=False)
             return g.from_json_schema(plan.grammar_schema, verbose=False)
         except Exception as e:  # the converter raises plain exceptions for unsupported schema features
             raise RequestError(f"cannot build a grammar from this JSON schema: {e}", "response_format") from None
@@ -266,6 +269,7 @@ class Engine:
             mode="forced_call",
             grammar_schema=plan.repair_schema,
             tool_names=plan.tool_names,
+            max_calls=plan.max_calls,
         )
         tokens, _ = self._tokens(forced)
         out = self.llm.create_completion(**self._kwargs(req, forced, tokens))
