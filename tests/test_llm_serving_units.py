@@ -49,6 +49,19 @@ def test_plan_forced_tool_call_uses_grammar_and_prefills_the_tag() -> None:
     assert plan_request(ChatRequest(messages=USER, tools=TOOLS, tool_choice="required")).mode == "forced_call"
 
 
+def test_parallel_tool_calls_false_allows_one_call() -> None:
+    """OpenAI's ``parallel_tool_calls: false`` -> the call grammar admits exactly one ``<tool_call>`` block."""
+    from evorec.serving.llm.chat_format import multi_call_gbnf
+
+    one = plan_request(ChatRequest.model_validate(
+        {"messages": USER, "tools": TOOLS, "tool_choice": "required", "parallel_tool_calls": False}))
+    assert one.max_calls == 1
+    assert plan_request(ChatRequest(messages=USER, tools=TOOLS, tool_choice="required")).max_calls == 4
+    call = 'root ::= "{" space "}"\nspace ::= " "?'
+    assert "</tool_call>\\n<tool_call>" not in multi_call_gbnf(call, one.max_calls)
+    assert "</tool_call>\\n<tool_call>" in multi_call_gbnf(call, 4)
+
+
 def test_plan_response_formats() -> None:
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
     rf = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
