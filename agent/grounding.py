@@ -22,7 +22,7 @@ NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\.\d+)?%?")
 QUOTED = re.compile(r"[\"“]([^\"“”]{3,80})[\"”]")  # double quotes only: apostrophes are not quotes
 # String caps in the schema: a grammar-enforcing server must close the string, so a small model
 # that starts repeating itself cannot run to max_tokens (measured: it did, for minutes).
-MESSAGE_CHARS, RATIONALE_CHARS, CITED_PER_ITEM = 70, 80, 1
+MESSAGE_CHARS, RATIONALE_CHARS, CITED_PER_ITEM = 60, 72, 1
 TITLE_YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
 
 
@@ -84,6 +84,19 @@ def parse_answer(content: str | None) -> FinalAnswer:
         raise ValueError(f"answer does not match the schema: {e.errors()[0]['msg']}") from e
 
 
+REQUEST_QUOTED = re.compile(r"(?:^|(?<=[\s(]))['\"‘“]([^'\"‘’“”]{2,80}?)['\"’”](?=\W|$)")
+CAPITALISED_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'-]*(?:\s+[A-Z0-9][\w'-]*)*)")
+
+
+def request_names(request: str) -> list[str]:
+    """Names the user brought: quoted phrases, and capitalised words not at a sentence start ("Is
+    Titanic a good pick", "Which Star Wars film"). What the answer may say only if a tool returned it."""
+    names = [q.strip() for q in REQUEST_QUOTED.findall(request)]
+    names += [m.strip("'\"‘’“”") for m in CAPITALISED_RUN.findall(request)
+              if m not in ("I", "I'm", "I've", "I'd", "I'll")]
+    return [n for n in dict.fromkeys(names) if len(n) >= 3]
+
+
 def _norm_title(t: str) -> str:
     t = TITLE_YEAR.sub("", t).strip().lower()
     # MovieLens writes "Godfather, The"; people write "The Godfather"
@@ -95,13 +108,15 @@ class Grounder:
     """Facts of one turn: candidates, evidence pool, and the titles the turn has seen."""
 
     def __init__(self, candidates: dict[str, RankedItem], evidence: dict[str, Evidence],
-                 titles: dict[str, str] | None = None, constraints: Constraints | None = None) -> None:
+                 titles: dict[str, str] | None = None, constraints: Constraints | None = None,
+                 request: str = "") -> None:
         self.candidates = candidates
         self.evidence = evidence
         self.constraints = constraints
         known = dict(titles or {})
         known.update({i: it.title for i, it in candidates.items()})
         self.title_forms = {f for f in (_norm_title(t) for t in known.values()) if len(f) >= 4}
+        self.request_names = request_names(request)
 
     # ---- facts ------------------------------------------------------------------------------
     @staticmethod
@@ -161,6 +176,10 @@ class Grounder:
         for form in self.title_forms:
             if form not in allowed and form in low and form not in ev_text:
                 problems.append(f"title '{form}' is not in the cited evidence")
+        for name in self.request_names:  # "recommend 'The Matrix'": echoing a name the user brought is inventing
+            n = name.lower()
+            if n in low and n not in ev_text and not any(n in f for f in allowed):
+                problems.append(f"'{name}' (named in the request) is not in the cited evidence")
         for q in QUOTED.findall(text):
             ql = q.strip().lower()
             if ql and ql not in ev_text and not any(ql in f for f in allowed):

@@ -295,7 +295,7 @@ class AgentService:
         had_rank = any(o.ok and o.ranked is not None for o in outcomes)
         ranked = self._ensure_ranked(kit, trace, emit)
         candidates = {i.item_id: i for i in ranked.items}
-        g = Grounder(candidates, trace.evidence, trace.titles, constraints)
+        g = Grounder(candidates, trace.evidence, trace.titles, constraints, request=message)
         msgs.append({"role": "assistant", "content": reply.content or "",
                      **({"tool_calls": [{"id": tc.id, "type": "function",
                                          "function": {"name": tc.name, "arguments": tc.arguments}}

@@ -189,7 +189,7 @@ def score_turn(sc: Scenario, res: TurnResult, toolbox: Any, out: ScenarioResult)
     for t in trace.tools:
         if t.ranked is not None:
             ranked.update({i.item_id: i for i in t.ranked.items})
-    g = Grounder(ranked, trace.evidence, trace.titles)
+    g = Grounder(ranked, trace.evidence, trace.titles, request=sc.turns[-1])
     for it in rec.items:
         out.rationales += 1
         out.rationales_llm += it.rationale.source == "llm"
