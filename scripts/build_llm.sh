@@ -20,7 +20,7 @@ installed_version() { "$PY" -c "import importlib.metadata as m; print(m.version(
 
 if [ "$(installed_version llama_cpp_python)" != "$LLAMA_VERSION" ]; then
   if ! ls "$WHEEL_DIR"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
-    echo "building llama-cpp-python $LLAMA_VERSION from source (one time, ~20-30 min on 2 cores; log: $LOG_DIR/build_llm.log)"
+    echo "building llama-cpp-python $LLAMA_VERSION from source (one time, ~13-30 min on 2 cores, depending on load; log: $LOG_DIR/build_llm.log)"
     # Portable x86-64 build: AVX2/FMA/F16C, no AVX-512 and no -march=native (the wheel is reused on other hosts).
     export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DGGML_OPENMP=OFF}"
     export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
