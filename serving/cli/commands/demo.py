@@ -35,7 +35,7 @@ def _prepared(settings: Settings, dataset: str) -> bool:
         manifest = read_manifest(settings, dataset)
         fusion = read_fusion_manifest(settings, dataset)
         # base_fingerprint: the dataset files the forecaster was trained on (plus events added since ingest)
-        if (manifest.base_fingerprint or manifest.fingerprint) != ds.fingerprint() or fusion is None:
+        if manifest.base_fingerprint != ds.fingerprint() or fusion is None:
             return False
         store = HistoryStore.open(settings, dataset)
         return store.user_history(str(ds.interactions["user_id"].iloc[0]), limit=1).known
