@@ -105,6 +105,7 @@ class OpenAIChatModel:
         self.name = model
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.timeout_s = timeout_s
         self._client = OpenAI(base_url=self.base_url, api_key=api_key or "not-needed", timeout=timeout_s,
                               max_retries=0)
         self._json_schema_ok = True
@@ -164,8 +165,14 @@ class OpenAIChatModel:
         calls: dict[int, dict[str, str]] = {}
         finish = None
         usage = timings = None
-        for chunk in self._client.chat.completions.create(stream=True, stream_options={"include_usage": True},
-                                                          **kwargs):
+        # httpx's timeout bounds each read, and a stream that keeps trickling never trips it: bound the total too
+        deadline = time.monotonic() + self.timeout_s
+        stream = self._client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs)
+        for chunk in stream:
+            if time.monotonic() > deadline:
+                stream.close()
+                raise LLMUnavailableError(
+                    f"LLM endpoint {self.base_url} timed out (stream ran past {self.timeout_s:g} s)")
             usage = getattr(chunk, "usage", None) or usage
             timings = (chunk.model_extra or {}).get("timings") or timings
             if not chunk.choices:

@@ -181,6 +181,47 @@ def test_endpoint_timeout_degrades(settings: Settings) -> None:
     assert rec.degraded and "timed out" in (rec.degraded_reason or "")
 
 
+def test_a_trickling_stream_is_cut_at_the_total_timeout() -> None:
+    """A server that keeps sending (so no single read times out) must still be cut at ``timeout_s`` in total."""
+    import http.server
+    import json
+    import threading
+    import time
+
+    from evorec.errors import LLMUnavailableError
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                     "choices": [{"index": 0, "delta": {"content": "la "}, "finish_reason": None}]}
+            try:
+                for _ in range(100):  # 20 s of tokens, one every 0.2 s
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass  # the client hung up: that is the point
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        llm = OpenAIChatModel(f"http://127.0.0.1:{server.server_address[1]}/v1", timeout_s=1.0)
+        tokens: list[str] = []
+        t0 = time.monotonic()
+        with pytest.raises(LLMUnavailableError, match="timed out"):
+            llm.complete([{"role": "user", "content": "hi"}], on_token=tokens.append)
+        assert time.monotonic() - t0 < 3 and tokens  # tokens arrived, yet the call ended near its 1 s budget
+    finally:
+        server.shutdown()
+
+
 def test_preferences_persist_across_a_restarted_service(settings: Settings) -> None:
     first = AgentService(SmallToolbox(), settings)
     r1 = first.chat("sess", "42", "No horror please, and something from the 90s")

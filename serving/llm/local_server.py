@@ -221,9 +221,11 @@ class Engine:
     def __init__(self, config: ServerConfig) -> None:
         import llama_cpp
 
+        from evorec.serving.llm.lazy_grammar import LazyGrammarLlama
+
         self.config = config
         self._llama_cpp = llama_cpp
-        self.llm = llama_cpp.Llama(
+        self.llm = LazyGrammarLlama(
             model_path=str(config.model_path),
             n_ctx=config.n_ctx,
             n_threads=config.n_threads,
@@ -458,7 +460,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "model": engine.config.model_id, **engine.stats}
+        return {"status": "ok", "model": engine.config.model_id, **engine.stats, **engine.llm.grammar_counters}
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:

@@ -1,0 +1,59 @@
+"""The lazy grammar sampler picks exactly the tokens the stock full-vocabulary grammar filter picks.
+
+Slow: loads the packaged GGUF twice (stock ``llama_cpp.Llama`` and :class:`LazyGrammarLlama`) and
+decodes the agent's two kinds of constrained output: a forced tool call and a JSON-schema answer.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evorec.serving.llm.chat_format import TOOL_CALL_OPEN, forced_call_schema, multi_call_gbnf, render_prompt
+from evorec.serving.llm.probe import PROBE_SYSTEM, PROBE_TOOLS, ProbeAnswer
+from evorec.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.llm]
+
+
+def _decode(llm, prompt: str, grammar_of, **kw) -> str:  # type: ignore[no-untyped-def]
+    tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+    out = llm.create_completion(tokens, temperature=0.0, grammar=grammar_of(), max_tokens=160, **kw)
+    return out["choices"][0]["text"]
+
+
+def test_lazy_grammar_decodes_exactly_like_the_full_filter(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import llama_cpp
+
+    from evorec.serving.llm.lazy_grammar import LazyGrammarLlama
+    from evorec.serving.llm.model_package import resolve_model
+
+    path = str(resolve_model(Settings(home=tmp_path)).path)
+    call_schema = json.dumps(forced_call_schema(PROBE_TOOLS))
+    call_gbnf = multi_call_gbnf(llama_cpp.llama_grammar.json_schema_to_gbnf(call_schema), 1)
+    answer_schema = json.dumps(ProbeAnswer.model_json_schema())
+    ask = [{"role": "system", "content": PROBE_SYSTEM},
+           {"role": "user", "content": "Recommend 3 sci-fi movies for user 42, nothing I have seen."}]
+    call_prompt = render_prompt(ask, PROBE_TOOLS) + TOOL_CALL_OPEN + "\n"
+    answer_prompt = render_prompt(ask, None)
+    jobs = [
+        (call_prompt, lambda: llama_cpp.LlamaGrammar.from_string(call_gbnf, verbose=False), {}),
+        (answer_prompt, lambda: llama_cpp.LlamaGrammar.from_json_schema(answer_schema, verbose=False), {}),
+        (answer_prompt, lambda: llama_cpp.LlamaGrammar.from_json_schema(answer_schema, verbose=False),
+         {"repeat_penalty": 1.1}),
+    ]
+    texts = {}
+    for cls in (llama_cpp.Llama, LazyGrammarLlama):
+        llm = cls(model_path=path, n_ctx=4096, n_threads=2, verbose=False, seed=0)
+        texts[cls.__name__] = [_decode(llm, p, g, **kw) for p, g, kw in jobs]
+        if cls is LazyGrammarLlama:
+            counters = llm.grammar_counters
+        del llm
+    assert texts["LazyGrammarLlama"] == texts["Llama"]
+    call, *answers = texts["LazyGrammarLlama"]
+    assert json.loads(call.split("</tool_call>")[0])["name"] in {t["function"]["name"] for t in PROBE_TOOLS}
+    assert all(text.startswith('{"') and len(text) > 100 for text in answers)  # (may stop at max_tokens)
+    assert counters["grammar_tokens"] >= 30
+    # the favourite token is usually allowed; the full filter is the rare last resort
+    assert counters["grammar_full_checks"] <= counters["grammar_shortlist_checks"] < counters["grammar_tokens"]
