@@ -12,7 +12,7 @@ shortlist and is allowed is the best allowed token), and in grammar-constrained 
 favourite is allowed ~85 % of the time. llama.cpp's own ``common`` sampler uses the
 same check-then-resample idea.
 
-:class:`LazyGrammarLlama` is a ``llama_cpp.Llama`` that uses this sampler whenever a grammar is given
+:class:`~evorec.serving.llm.server_llama.ServerLlama` uses this sampler whenever a grammar is given
 with temperature 0 and no logits processor; everything else goes through the stock chain.
 """
 
@@ -24,7 +24,6 @@ from typing import Any
 
 import llama_cpp
 import numpy as np
-from llama_cpp import _internals
 
 _TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
 _NAME = b"evorec-lazy-grammar-greedy"
@@ -98,31 +97,3 @@ class LazyGrammarGreedy:
         self._few_arr.size, self._few_arr.selected, self._few_arr.sorted = k, -1, False
         llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(self._few_arr))
         return ~np.isinf(self._few_view["logit"][:k])
-
-
-class LazyGrammarLlama(llama_cpp.Llama):
-    """``llama_cpp.Llama`` whose greedy grammar-constrained decoding uses :class:`LazyGrammarGreedy`."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.grammar_counters: dict[str, int] = {}
-
-    def _init_sampler(self, **kwargs: Any) -> Any:  # type: ignore[override]
-        grammar = kwargs.get("grammar")
-        if grammar is None or kwargs.get("temp", 0.8) != 0.0 or kwargs.get("logits_processor") is not None \
-                or kwargs.get("mirostat_mode", 0):
-            return super()._init_sampler(**kwargs)
-        chain = _internals.LlamaSampler()
-        chain.add_penalties(
-            n_vocab=self._n_vocab,
-            penalty_last_n=self.last_n_tokens_size,
-            penalty_repeat=kwargs.get("repeat_penalty", 1.0),
-            penalty_freq=kwargs.get("frequency_penalty", 0.0),
-            penalty_present=kwargs.get("presence_penalty", 0.0),
-        )
-        lazy = LazyGrammarGreedy(self._model.vocab, grammar, self.grammar_counters)
-        llama_cpp.llama_sampler_chain_add(chain.sampler, ctypes.pointer(lazy.sampler))
-        # registered like llama-cpp-python's own custom samplers: removed from the chain before it is freed,
-        # so llama.cpp never frees memory Python owns (and the object lives as long as the chain)
-        chain.custom_samplers.append((llama_cpp.llama_sampler_chain_n(chain.sampler) - 1, lazy))
-        return chain

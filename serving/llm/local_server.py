@@ -221,11 +221,11 @@ class Engine:
     def __init__(self, config: ServerConfig) -> None:
         import llama_cpp
 
-        from evorec.serving.llm.lazy_grammar import LazyGrammarLlama
+        from evorec.serving.llm.server_llama import ServerLlama
 
         self.config = config
         self._llama_cpp = llama_cpp
-        self.llm = LazyGrammarLlama(
+        self.llm = ServerLlama(
             model_path=str(config.model_path),
             n_ctx=config.n_ctx,
             n_threads=config.n_threads,
