@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from evorec.serving.llm.chat_format import TOOL_CALL_OPEN, forced_call_schema, multi_call_gbnf, render_prompt
@@ -77,3 +78,23 @@ def test_cached_states_are_small_and_restore_to_the_same_tokens(tmp_path) -> Non
     assert state.scores.nbytes < 1 << 20  # the stock save_state keeps n_batch x 152k float32 (311 MB)
     again = [llm.create_completion(p, temperature=0.0, max_tokens=24)["choices"][0]["text"] for p in prompts]
     assert again == first  # each came back from a restored state (the other prompt ran in between)
+
+
+def test_answer_grammar_forbids_raw_control_characters_in_strings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import llama_cpp
+
+    from evorec.serving.llm.lazy_grammar import LazyGrammarGreedy
+    from evorec.serving.llm.local_server import strict_json_strings
+    from evorec.serving.llm.model_package import resolve_model
+
+    llm = llama_cpp.Llama(model_path=str(resolve_model(Settings(home=tmp_path)).path), vocab_only=True, verbose=False)
+    schema = json.dumps({"type": "object", "properties": {"message": {"type": "string", "maxLength": 60}},
+                         "required": ["message"]})
+    gbnf = strict_json_strings(llama_cpp.llama_grammar.json_schema_to_gbnf(schema))
+    sampler = LazyGrammarGreedy(llm._model.vocab, llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False))
+    for tok in llm.tokenize(b'{"message": "the next two', add_bos=False):
+        sampler._accept(tok)
+    newline, tab, word, quote = (llm.tokenize(t, add_bos=False)[0] for t in (b"\n", b"\t", b" films", b'"'))
+    cands = np.zeros(4, dtype=[("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+    cands["id"] = [newline, tab, word, quote]
+    assert sampler._allowed(cands).tolist() == [False, False, True, True]

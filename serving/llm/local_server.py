@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import threading
 import time
 import uuid
@@ -215,6 +216,17 @@ class StreamSplitter:
         return out
 
 
+# llama-cpp-python 0.3.36's schema converter lets JSON strings hold raw control characters (its `char` rule is
+# [^"\\]); a model that writes a newline inside a string then produces invalid JSON (measured: 1 answer in
+# 67). llama.cpp's own converter and JSON_GBNF exclude \x00-\x1F and \x7F, as JSON requires.
+_LOOSE_CHAR = re.compile(r'^(char ::= )\[\^"\\\\\]', re.MULTILINE)
+
+
+def strict_json_strings(gbnf: str) -> str:
+    """The converter's GBNF with JSON-legal string characters only (no raw control characters)."""
+    return _LOOSE_CHAR.sub(lambda m: m.group(1) + r'[^"\\\x7F\x00-\x1F]', gbnf)
+
+
 class Engine:
     """One llama.cpp model, serialised by a lock (llama.cpp contexts are not thread-safe)."""
 
@@ -253,10 +265,10 @@ class Engine:
         if plan.grammar_schema is None:
             return g.from_string(self._llama_cpp.llama_grammar.JSON_GBNF, verbose=False)
         try:
+            gbnf = strict_json_strings(self._llama_cpp.llama_grammar.json_schema_to_gbnf(plan.grammar_schema))
             if plan.mode == "forced_call":
-                gbnf = self._llama_cpp.llama_grammar.json_schema_to_gbnf(plan.grammar_schema)
                 return g.from_string(multi_call_gbnf(gbnf, plan.max_calls), verbose=False)
-            return g.from_json_schema(plan.grammar_schema, verbose=False)
+            return g.from_string(gbnf, verbose=False)
         except Exception as e:  # the converter raises plain exceptions for unsupported schema features
             raise RequestError(f"cannot build a grammar from this JSON schema: {e}", "response_format") from None
 

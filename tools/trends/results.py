@@ -29,7 +29,8 @@ def pct(x: float) -> str:
 
 
 def pct_range(lo: float, hi: float) -> str:
-    return f"{round(100 * lo)}–{round(100 * hi)} %"
+    a, b = round(100 * lo), round(100 * hi)
+    return f"about {a} %" if a == b else f"{a}–{b} %"  # not "0–0 %"
 
 
 class CategoryForecast(BaseModel):
