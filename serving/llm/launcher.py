@@ -117,11 +117,12 @@ def llm_threads(settings: Settings) -> int:
     return 1 if load > cores - 0.5 else want
 
 
-def local_server_command(model_path: Path, model_id: str, host: str, port: int, threads: int, ctx: int) -> list[str]:
+def local_server_command(model_path: Path, model_id: str, host: str, port: int, threads: int, ctx: int,
+                         grammar: str = "lazy") -> list[str]:
     return [
         sys.executable, "-m", "evorec.serving.llm.local_server",
         "--model", str(model_path), "--model-id", model_id,
-        "--host", host, "--port", str(port), "--threads", str(threads), "--ctx", str(ctx),
+        "--host", host, "--port", str(port), "--threads", str(threads), "--ctx", str(ctx), "--grammar", grammar,
     ]  # fmt: skip
 
 
@@ -148,7 +149,7 @@ def start_local_server(
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"llm-server-{port}.log"
     threads = llm_threads(settings)
-    cmd = local_server_command(resolved.path, resolved.model_id, host, port, threads, ctx)
+    cmd = local_server_command(resolved.path, resolved.model_id, host, port, threads, ctx, settings.llm_grammar)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)

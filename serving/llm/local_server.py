@@ -56,6 +56,7 @@ class ServerConfig(BaseModel):
     seed: int = 0
     json_repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0, description="For response_format JSON.")
     cache_bytes: int = Field(default=256 << 20, ge=0, description="RAM cache of KV states (0 = off).")
+    grammar: Literal["lazy", "stock"] = Field(default="lazy", description="Greedy grammar decoding (server_llama.py).")
 
 
 class ChatRequest(BaseModel):
@@ -238,6 +239,7 @@ class Engine:
         self.config = config
         self._llama_cpp = llama_cpp
         self.llm = ServerLlama(
+            lazy_grammar=config.grammar == "lazy",
             model_path=str(config.model_path),
             n_ctx=config.n_ctx,
             n_threads=config.n_threads,
@@ -524,11 +526,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=8081)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ctx", type=int, default=8192)
+    ap.add_argument("--grammar", choices=["lazy", "stock"], default="lazy",
+                    help="greedy grammar decoding: lazy (same tokens, faster) or llama-cpp-python's stock filter")
     args = ap.parse_args(argv)
     import uvicorn
 
     path = Path(args.model)
-    config = ServerConfig(model_path=path, model_id=args.model_id or path.stem, n_ctx=args.ctx, n_threads=args.threads)
+    config = ServerConfig(model_path=path, model_id=args.model_id or path.stem, n_ctx=args.ctx, n_threads=args.threads,
+                          grammar=args.grammar)
     app = create_app(Engine(config))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

@@ -23,7 +23,8 @@ class ServerLlama(llama_cpp.Llama):
       (``_requires_eval``), so the stored scores are never read; logprobs are not served.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lazy_grammar: bool = True, **kwargs: Any) -> None:
+        self.lazy_grammar = lazy_grammar  # False: llama-cpp-python's stock full-vocabulary filter (A/B runs)
         super().__init__(*args, **kwargs)
         self.grammar_counters: dict[str, int] = {}
 
@@ -34,8 +35,8 @@ class ServerLlama(llama_cpp.Llama):
 
     def _init_sampler(self, **kwargs: Any) -> Any:  # type: ignore[override]
         grammar = kwargs.get("grammar")
-        if grammar is None or kwargs.get("temp", 0.8) != 0.0 or kwargs.get("logits_processor") is not None \
-                or kwargs.get("mirostat_mode", 0):
+        greedy = kwargs.get("temp", 0.8) == 0.0 and not kwargs.get("mirostat_mode", 0)
+        if not self.lazy_grammar or grammar is None or not greedy or kwargs.get("logits_processor") is not None:
             return super()._init_sampler(**kwargs)
         chain = _internals.LlamaSampler()
         chain.add_penalties(

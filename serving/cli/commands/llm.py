@@ -71,7 +71,8 @@ def serve(
             raise InvalidRequestError("--tool-call-parser applies to --backend vllm only")
         if dry_run:
             r = resolve_model(settings, model)
-            cmd = local_server_command(r.path, r.model_id, host, port, llm_threads(settings), ctx)
+            cmd = local_server_command(r.path, r.model_id, host, port, llm_threads(settings), ctx,
+                                       settings.llm_grammar)
             console.print(" ".join(cmd), highlight=False, soft_wrap=True)
             return
         console.print("starting the local llama.cpp server ...")
