@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
     @items_app.command("search")
     def items_search(
         text: Annotated[str, typer.Argument(help="What to look for, in words.")],
-        k: Annotated[int, typer.Option(min=1, max=200, help="How many items.")] = 10,
+        k: Annotated[int, typer.Option("-k", "--k", min=1, max=200, help="How many items.")] = 10,
         dataset: DatasetOpt = None,
         home: HomeOpt = None,
         as_json: JsonOpt = False,
