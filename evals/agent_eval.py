@@ -130,6 +130,7 @@ class ScenarioResult(BaseModel):
     foreign_leak: list[str] | None = None
     cold_start_ok: bool | None = None
     dropped: list[str] = Field(default_factory=list)
+    message: str | None = Field(default=None, description="The scored turn's answer message, for reading.")
     llm_call_log: list[LLMCall] = Field(default_factory=list, description="Every LLM call of every turn, in order.")
 
 
@@ -162,6 +163,7 @@ def score_turn(sc: Scenario, res: TurnResult, toolbox: Any, out: ScenarioResult)
     rec, trace = res.recommendations, res.trace
     out.degraded, out.degraded_reason = rec.degraded, rec.degraded_reason
     out.dropped = rec.dropped
+    out.message = rec.message
     out.tools_final_turn = [t.name for t in trace.tools]
     ran = {t.name for t in trace.tools if t.ok}
     out.right_tools = set(sc.expected_tools) <= ran
