@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from evorec.serving.llm.chat_format import TOOL_CALL_OPEN, forced_call_schema, multi_call_gbnf, render_prompt
+from evorec.serving.llm.chat_format import TOOL_CALL_OPEN, forced_call_schema, render_prompt
 from evorec.serving.llm.probe import PROBE_SYSTEM, PROBE_TOOLS, ProbeAnswer
 from evorec.settings import Settings
 
@@ -27,21 +27,21 @@ def _decode(llm, prompt: str, grammar_of, **kw) -> str:  # type: ignore[no-untyp
 def test_lazy_grammar_decodes_exactly_like_the_full_filter(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import llama_cpp
 
+    from evorec.serving.llm.local_server import schema_gbnf
     from evorec.serving.llm.model_package import resolve_model
     from evorec.serving.llm.server_llama import ServerLlama
 
     path = str(resolve_model(Settings(home=tmp_path)).path)
-    call_schema = json.dumps(forced_call_schema(PROBE_TOOLS))
-    call_gbnf = multi_call_gbnf(llama_cpp.llama_grammar.json_schema_to_gbnf(call_schema), 1)
-    answer_schema = json.dumps(ProbeAnswer.model_json_schema())
+    call_gbnf = schema_gbnf(json.dumps(forced_call_schema(PROBE_TOOLS)), max_calls=1)
+    answer_gbnf = schema_gbnf(json.dumps(ProbeAnswer.model_json_schema()))
     ask = [{"role": "system", "content": PROBE_SYSTEM},
            {"role": "user", "content": "Recommend 3 sci-fi movies for user 42, nothing I have seen."}]
     call_prompt = render_prompt(ask, PROBE_TOOLS) + TOOL_CALL_OPEN + "\n"
     answer_prompt = render_prompt(ask, None)
     jobs = [
         (call_prompt, lambda: llama_cpp.LlamaGrammar.from_string(call_gbnf, verbose=False), {}),
-        (answer_prompt, lambda: llama_cpp.LlamaGrammar.from_json_schema(answer_schema, verbose=False), {}),
-        (answer_prompt, lambda: llama_cpp.LlamaGrammar.from_json_schema(answer_schema, verbose=False),
+        (answer_prompt, lambda: llama_cpp.LlamaGrammar.from_string(answer_gbnf, verbose=False), {}),
+        (answer_prompt, lambda: llama_cpp.LlamaGrammar.from_string(answer_gbnf, verbose=False),
          {"repeat_penalty": 1.1}),
     ]
     texts = {}
@@ -83,18 +83,18 @@ def test_cached_states_are_small_and_restore_to_the_same_tokens(tmp_path) -> Non
 def test_answer_grammar_forbids_raw_control_characters_in_strings(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import llama_cpp
 
-    from evorec.serving.llm.lazy_grammar import LazyGrammarGreedy
-    from evorec.serving.llm.local_server import strict_json_strings
+    from evorec.serving.llm.lazy_grammar import TOKEN_DATA, LazyGrammarGreedy
+    from evorec.serving.llm.local_server import schema_gbnf
     from evorec.serving.llm.model_package import resolve_model
 
     llm = llama_cpp.Llama(model_path=str(resolve_model(Settings(home=tmp_path)).path), vocab_only=True, verbose=False)
     schema = json.dumps({"type": "object", "properties": {"message": {"type": "string", "maxLength": 60}},
                          "required": ["message"]})
-    gbnf = strict_json_strings(llama_cpp.llama_grammar.json_schema_to_gbnf(schema))
+    gbnf = schema_gbnf(schema)
     sampler = LazyGrammarGreedy(llm._model.vocab, llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False))
     for tok in llm.tokenize(b'{"message": "the next two', add_bos=False):
-        sampler._accept(tok)
+        sampler.accept(tok)
     newline, tab, word, quote = (llm.tokenize(t, add_bos=False)[0] for t in (b"\n", b"\t", b" films", b'"'))
-    cands = np.zeros(4, dtype=[("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+    cands = np.zeros(4, dtype=TOKEN_DATA)
     cands["id"] = [newline, tab, word, quote]
-    assert sampler._allowed(cands).tolist() == [False, False, True, True]
+    assert sampler.allowed(cands).tolist() == [False, False, True, True]

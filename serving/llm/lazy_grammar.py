@@ -25,7 +25,8 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+TOKEN_DATA = np.dtype(  # llama_token_data as numpy sees it
+    [("id", np.int32), ("logit", np.float32), ("p", np.float32)])
 _NAME = b"evorec-lazy-grammar-greedy"
 SHORTLIST = 2048
 
@@ -44,13 +45,13 @@ class LazyGrammarGreedy:
         for key in ("grammar_tokens", "grammar_shortlist_checks", "grammar_full_checks"):
             self.counters.setdefault(key, 0)
         self._few = (llama_cpp.llama_token_data * SHORTLIST)()
-        self._few_view = np.frombuffer(self._few, dtype=_TOKEN_DATA, count=SHORTLIST)
+        self._few_view = np.frombuffer(self._few, dtype=TOKEN_DATA, count=SHORTLIST)
         self._few_arr = llama_cpp.llama_token_data_array(data=self._few, size=1, selected=-1, sorted=False)
         weakref.finalize(self, llama_cpp.llama_sampler_free, self.grammar)
 
         # ctypes callbacks must stay referenced for as long as llama.cpp may call them
         self._cb_name = llama_cpp.llama_sampler_i_name(lambda _s: _NAME)
-        self._cb_accept = llama_cpp.llama_sampler_i_accept(lambda _s, token: self._accept(token))
+        self._cb_accept = llama_cpp.llama_sampler_i_accept(lambda _s, token: self.accept(token))
         self._cb_apply = llama_cpp.llama_sampler_i_apply(lambda _s, cur_p: self._apply(cur_p))
         self._cb_reset = llama_cpp.llama_sampler_i_reset(lambda _s: llama_cpp.llama_sampler_reset(self.grammar))
         self._iface = llama_cpp.llama_sampler_i()
@@ -64,25 +65,25 @@ class LazyGrammarGreedy:
         self.sampler.iface = ctypes.pointer(self._iface)
         self.sampler.ctx = None
 
-    def _accept(self, token: int) -> None:
+    def accept(self, token: int) -> None:
         llama_cpp.llama_sampler_accept(self.grammar, token)
 
     def _apply(self, cur_p: Any) -> None:
         arr = cur_p.contents
         n = int(arr.size)
         raw = (llama_cpp.llama_token_data * n).from_address(ctypes.addressof(arr.data.contents))
-        view = np.frombuffer(raw, dtype=_TOKEN_DATA, count=n)
+        view = np.frombuffer(raw, dtype=TOKEN_DATA, count=n)
         self.counters["grammar_tokens"] += 1
         logits = view["logit"]
         best = int(np.argmax(logits))
-        if self._allowed(view[best : best + 1])[0]:
+        if self.allowed(view[best : best + 1])[0]:
             arr.selected = best
             return
         self.counters["grammar_shortlist_checks"] += 1
         if n > SHORTLIST:
             top = np.argpartition(logits, n - SHORTLIST)[n - SHORTLIST :]
             top = top[np.argsort(-logits[top], kind="stable")]
-            ok = self._allowed(view[top])
+            ok = self.allowed(view[top])
             if ok.any():
                 arr.selected = int(top[int(np.argmax(ok))])
                 return
@@ -90,7 +91,7 @@ class LazyGrammarGreedy:
         llama_cpp.llama_sampler_apply(self.grammar, cur_p)
         arr.selected = int(np.argmax(view["logit"]))  # the grammar set rejected tokens' logits to -inf
 
-    def _allowed(self, cands: np.ndarray) -> np.ndarray:
+    def allowed(self, cands: np.ndarray) -> np.ndarray:
         """Which of these (at most SHORTLIST) candidates the grammar allows next; the state is not advanced."""
         k = len(cands)
         self._few_view[:k] = cands

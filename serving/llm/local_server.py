@@ -228,6 +228,15 @@ def strict_json_strings(gbnf: str) -> str:
     return _LOOSE_CHAR.sub(lambda m: m.group(1) + r'[^"\\\x7F\x00-\x1F]', gbnf)
 
 
+def schema_gbnf(schema: str, max_calls: int | None = None) -> str:
+    """The GBNF the server decodes a JSON schema with (strict strings); with ``max_calls``, the schema is one
+    tool call and the grammar allows 1..max_calls ``<tool_call>`` blocks of it."""
+    import llama_cpp
+
+    gbnf = strict_json_strings(llama_cpp.llama_grammar.json_schema_to_gbnf(schema))
+    return gbnf if max_calls is None else multi_call_gbnf(gbnf, max_calls)
+
+
 class Engine:
     """One llama.cpp model, serialised by a lock (llama.cpp contexts are not thread-safe)."""
 
@@ -267,9 +276,7 @@ class Engine:
         if plan.grammar_schema is None:
             return g.from_string(self._llama_cpp.llama_grammar.JSON_GBNF, verbose=False)
         try:
-            gbnf = strict_json_strings(self._llama_cpp.llama_grammar.json_schema_to_gbnf(plan.grammar_schema))
-            if plan.mode == "forced_call":
-                return g.from_string(multi_call_gbnf(gbnf, plan.max_calls), verbose=False)
+            gbnf = schema_gbnf(plan.grammar_schema, plan.max_calls if plan.mode == "forced_call" else None)
             return g.from_string(gbnf, verbose=False)
         except Exception as e:  # the converter raises plain exceptions for unsupported schema features
             raise RequestError(f"cannot build a grammar from this JSON schema: {e}", "response_format") from None
