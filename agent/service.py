@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from evorec.agent.answer import Rationale, Recommendations, RecommendedItem
+from evorec.agent.cancel import TurnCancelled, raise_if_cancelled
 from evorec.agent.events import AgentEvent, MessageStreamer
 from evorec.agent.grounding import FinalAnswer, Grounder, Review, answer_schema, parse_answer, response_format, review
 from evorec.agent.llm import ChatModel, ChatReply, llm_from_settings
@@ -135,7 +136,10 @@ class AgentService:
             finally:
                 q.put(None)
 
-        t = threading.Thread(target=work, name="evorec-agent-turn", daemon=True)
+        import contextvars
+
+        ctx = contextvars.copy_context()  # the caller's cancel flag (evorec.agent.cancel) reaches the worker
+        t = threading.Thread(target=ctx.run, args=(work,), name="evorec-agent-turn", daemon=True)
         t.start()
         while (ev := q.get()) is not None:
             yield ev
@@ -205,6 +209,7 @@ class AgentService:
 
     def _run_tool(self, kit: BoundToolkit, name: str, args: str | dict[str, Any], by: str, trace: TurnTrace,
                   emit: Emit) -> ToolOutcome:
+        raise_if_cancelled()
         shown = args if isinstance(args, dict) else {"raw": args}
         emit(AgentEvent(type="tool_call", tool=name, arguments=shown, issued_by=by))  # type: ignore[arg-type]
         out = kit.call(name, args, issued_by=by)  # type: ignore[arg-type]
@@ -218,9 +223,18 @@ class AgentService:
 
     def _complete(self, purpose: str, trace: TurnTrace, messages: list[dict[str, Any]], **kw: Any) -> ChatReply:
         assert self.llm is not None
+        raise_if_cancelled()
+        sink = kw.get("on_token")
+        if sink is not None:
+            def checked(delta: str) -> None:  # a disconnected caller stops the stream at the next token
+                raise_if_cancelled()
+                sink(delta)
+            kw = {**kw, "on_token": checked}
         t0 = time.perf_counter()
         try:
             reply = self.llm.complete(messages, **kw)
+        except TurnCancelled:
+            raise
         except LLMUnavailableError:
             trace.llm_calls.append(LLMCall(purpose=purpose, latency_ms=(time.perf_counter() - t0) * 1000, ok=False))
             raise

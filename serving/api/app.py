@@ -16,11 +16,13 @@ from fastapi import FastAPI
 from evorec import __version__
 from evorec.serving.api.auth import KeyRing
 from evorec.serving.api.errors import install_error_handlers
+from evorec.serving.api.guard import install_guard
 from evorec.serving.api.jobs import RetrainJobs
 from evorec.serving.api.metrics import ApiMetrics, install_metrics
 from evorec.serving.api.responses import SafeJSONResponse
 from evorec.serving.api.routes import admin, chat, events, health, openai_compat, recommend, sessions, users, web
 from evorec.serving.api.services import Services
+from evorec.serving.api.turns import TurnGate
 from evorec.settings import Settings, get_settings
 
 log = logging.getLogger("evorec.api")
@@ -50,7 +52,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.keyring = KeyRing(settings)
     app.state.metrics = ApiMetrics()
     app.state.jobs = RetrainJobs(settings, services)
+    app.state.turns = TurnGate(settings.max_concurrent_turns, app.state.metrics)
     install_error_handlers(app)
+    install_guard(app)  # before the metrics middleware: metrics stays outermost and counts refusals too
     install_metrics(app, app.state.metrics)
     for module in (health, recommend, chat, sessions, openai_compat, events, users, admin, web):
         app.include_router(module.router)
