@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prom_multiprocess
 
-from evorec.serving.api.llm_probe import forget_llm_probe
+from evorec.serving.api.llm_health import forget_llm_probe
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 ENDPOINTS = frozenset({"recommend", "chat", "openai"})

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from evorec.agent.answer import Recommendations
-from evorec.serving.api import answering
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
+from evorec.serving.api.engines import Engines
+from evorec.serving.api.llm_fallback import recommend_with_fallback
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import RecommendRequest
-from evorec.serving.api.services import Services
 from evorec.serving.api.turns import TurnGate, TurnRun, get_turn_gate
 
 router = APIRouter(tags=["recommend"])
@@ -23,7 +23,7 @@ ERRORS = {401: {"description": "Missing or invalid API key"}, 403: {"description
 
 @router.post("/v1/recommend", response_model=Recommendations, responses=ERRORS)
 async def recommend(req: RecommendRequest, request: Request, principal: Principal = Depends(require_principal),
-                    services: Services = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
+                    services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
                     turns: TurnGate = Depends(get_turn_gate)) -> Recommendations:
     """Ranked items with scores, sources, rationales grounded in evidence, and the interest-evolution summary.
 
@@ -35,7 +35,7 @@ async def recommend(req: RecommendRequest, request: Request, principal: Principa
     constraints = req.effective_constraints()
 
     def answer_once() -> Recommendations:
-        return answering.recommend(services, req.user_id, constraints, explain=req.explain, use_llm=req.llm)
+        return recommend_with_fallback(services, req.user_id, constraints, explain=req.explain, use_llm=req.llm)
 
     if req.llm and req.explain:
         run = TurnRun(turns, request, lambda: iter([answer_once()]))
