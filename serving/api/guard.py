@@ -7,9 +7,10 @@ In order, for every HTTP request:
    sent, must be loopback too. A web page elsewhere that the operator visits can then neither read
    from the API by DNS rebinding (its Host is the attacker's name) nor POST to it (its Origin is
    the attacker's site). → 403.
-2. **Keys configured**: a route that needs a principal (found in the app's route table, so a new
-   route is covered without a list to update) is refused with 401 when no valid key is presented,
-   before its body is read. Which users the key may act for is the route's own check.
+2. **Keys configured**: an operation that needs a principal (its OpenAPI entry lists the key schemes,
+   which every route depending on ``require_principal`` gets, so a new route is covered without a list
+   to update) is refused with 401 when no valid key is presented, before its body is read. Which users
+   the key may act for is the route's own check (routes hidden from the schema keep only that one).
 3. **Body cap**: a ``Content-Length`` over ``max_body_bytes`` is refused at once; otherwise the body
    is read with a counter, chunked bodies included, and refused as soon as the count passes the cap
    (→ 413). The body read is handed to the app, and later ``receive`` calls (disconnects) pass through.
@@ -17,17 +18,16 @@ In order, for every HTTP request:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from evorec.serving.api.auth import KeyRing, key_from_headers, require_admin, require_principal
+from evorec.serving.api.auth import KeyRing, key_from_headers
 from evorec.serving.api.errors import error_response
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -69,11 +69,13 @@ def loopback_origin_ok(origin: str) -> bool:
     return parts.scheme in {"http", "https"} and host in LOOPBACK_NAMES
 
 
-def needs_principal(dependant: Dependant) -> bool:
-    """Does a route's dependency tree include the principal check?"""
-    if dependant.call in (require_principal, require_admin):
-        return True
-    return any(needs_principal(d) for d in dependant.dependencies)
+def protected_operations(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    """(path regex, method) of every operation whose OpenAPI entry requires a key."""
+    out = []
+    for path, ops in spec.get("paths", {}).items():
+        regex, _, _ = compile_path(path)
+        out += [(regex, method.upper()) for method, op in ops.items() if isinstance(op, dict) and op.get("security")]
+    return out
 
 
 class BodyTooLarge(Exception):
@@ -84,7 +86,7 @@ class RequestGuard:
     def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
         self.app = app
         self.fastapi_app = fastapi_app
-        self._protected: list[APIRoute] | None = None
+        self._protected: list[tuple[re.Pattern[str], str]] | None = None
 
     # ---- helpers ----------------------------------------------------------------------------
     @property
@@ -95,14 +97,11 @@ class RequestGuard:
     def max_body(self) -> int:
         return int(self.fastapi_app.state.settings.max_body_bytes)
 
-    def protected_routes(self) -> list[APIRoute]:
-        if self._protected is None:
-            self._protected = [r for r in self.fastapi_app.routes
-                               if isinstance(r, APIRoute) and needs_principal(r.dependant)]
-        return self._protected
-
     def is_protected(self, scope: Scope) -> bool:
-        return any(r.matches(scope)[0] == Match.FULL for r in self.protected_routes())
+        if self._protected is None:
+            self._protected = protected_operations(self.fastapi_app.openapi())
+        path, method = scope.get("path", ""), scope.get("method", "")
+        return any(m == method and regex.match(path) for regex, m in self._protected)
 
     @staticmethod
     async def reply(scope: Scope, receive: Receive, send: Send, status: int, message: str, kind: str,
