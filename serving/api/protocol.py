@@ -22,7 +22,7 @@ from evorec.serving.wire.openai_types import (
     ChatMessage,
     ContentPart,
 )
-from evorec.tools.constraints import Constraints
+from evorec.tools import Constraints
 
 # Ids are free text in datasets (ML-100K uses digits, CSV files anything printable); bound them.
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")]
