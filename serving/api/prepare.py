@@ -56,7 +56,13 @@ def prepare(settings: Settings, dataset: str | None = None, *, path: Path | None
     hyper-parameters over the serving defaults.
     """
     from evorec.tools.data.loader import load_dataset
-    from evorec.tools.forecast.training_data import compose, delta_from_store, served_dataset
+    from evorec.tools.forecast.training_data import (
+        compose,
+        delta_from_store,
+        erase_forgotten,
+        served_dataset,
+        without_forgotten,
+    )
 
     name = dataset or settings.dataset
     if path is None and delta is not None and delta.source and Path(delta.source).is_dir():
@@ -75,6 +81,7 @@ def prepare(settings: Settings, dataset: str | None = None, *, path: Path | None
     else:
         if delta is None:
             delta = delta_from_store(settings, base) if store_events else DataDelta.none(base)
+        delta = without_forgotten(settings, base, delta)  # forgotten users never reach training (tombstones)
         ds = compose(base, delta)
         added, removed = delta.n_added, delta.n_removed
     report = PrepareReport(dataset=ds.name, users=ds.n_users, items=ds.n_items, events=len(ds.interactions),
@@ -101,6 +108,7 @@ def prepare(settings: Settings, dataset: str | None = None, *, path: Path | None
         report.forecaster = train_artifacts(ds, settings, epochs=epochs, device=device, seed=seed, progress=progress,
                                             config=config, text_emb=emb if text else None, use_embedder=text,
                                             delta=delta)
+        erase_forgotten(settings, ds)  # users forgotten while training ran leave the saved delta too
         report.seconds["train"] = round(time.perf_counter() - t0, 2)
     if fusion:
         from evorec.tools.ranking.training import fit_fusion
