@@ -21,6 +21,7 @@ from evorec.serving.api.metrics import ApiMetrics, install_metrics
 from evorec.serving.api.responses import SafeJSONResponse
 from evorec.serving.api.routes import admin, chat, events, health, openai_compat, recommend, sessions, users, web
 from evorec.serving.api.services import Services
+from evorec.serving.api.worker_id import WorkerIdMiddleware
 from evorec.settings import Settings, get_settings
 
 log = logging.getLogger("evorec.api")
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.metrics = ApiMetrics()
     app.state.jobs = RetrainJobs(settings, services)
     install_error_handlers(app)
+    app.add_middleware(WorkerIdMiddleware)
     install_metrics(app, app.state.metrics)
     for module in (health, recommend, chat, sessions, openai_compat, events, users, admin, web):
         app.include_router(module.router)
