@@ -273,6 +273,9 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
     ds = load_dataset(cfg.dataset, path=cfg.path, settings=settings)
     data = SequenceData.from_dataset(ds)
     use_text = cfg.text if cfg.text is not None else bool(TEXT_MODELS & set(cfg.models))
+    if use_text and not ds.has_item_text:
+        console.print(f"{ds.name} has no item text (ids only): text features off", highlight=False)
+        use_text = False
     if use_text:
         data.item_text_emb = text_embeddings(ds, data, settings, console)
     split = make_split(data, cfg.protocol, cutoff_ts=cfg.cutoff_ts, min_history=cfg.min_history,
