@@ -43,21 +43,21 @@ WORKER = "x-evorec-worker"
 PREPARE = """
 import json, sys
 from evorec.settings import Settings
-from evorec.serving.api.prepare import prepare
+from evorec.tools.training import PrepareOptions, prepare
 from evorec.tools.data.loader import load_dataset
 from evorec.tools.data.synthetic import generate_synthetic
 from evorec.tools.toolbox import Toolbox
 home, small = sys.argv[1], json.loads(sys.argv[2])
 s = Settings(home=home, dataset="synthetic", chroma_mode="embedded", llm="none", threads=1)
 generate_synthetic(s.data_dir / "synthetic", seed=s.synthetic_seed, **small)
-prepare(s, "synthetic", epochs=1)
+prepare(s, PrepareOptions(dataset="synthetic", epochs=1))
 ds = load_dataset("synthetic", settings=s)
 user = str(ds.interactions["user_id"].value_counts().index[0])
 tb = Toolbox.open(s, "synthetic")
 items = ds.items["item_id"].tolist()
 tb.add_events([{"user_id": user, "item_id": items[k], "timestamp": 1_950_000_000 + k} for k in range(3)])
 tb.close()
-prepare(s, "synthetic", ingest=False, epochs=1)  # the training delta now holds the user's added events
+prepare(s, PrepareOptions(dataset="synthetic", ingest=False, epochs=1))  # the delta now holds the added events
 print(user)
 """
 

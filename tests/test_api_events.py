@@ -7,16 +7,16 @@ from collections import Counter
 from fastapi.testclient import TestClient
 from test_api_fixtures import known_users
 
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 from evorec.tools.data.loader import load_dataset
 
 
-def _artifact_state(api_services: Services) -> dict[str, float]:
+def _artifact_state(api_services: Engines) -> dict[str, float]:
     root = api_services.settings.artifacts_dir("synthetic")
     return {str(p): p.stat().st_mtime for p in root.rglob("*") if p.is_file()} if root.exists() else {}
 
 
-def test_burst_in_a_new_category_changes_the_next_answer(api_client: TestClient, api_services: Services) -> None:
+def test_burst_in_a_new_category_changes_the_next_answer(api_client: TestClient, api_services: Engines) -> None:
     ds = load_dataset("synthetic", settings=api_services.settings)
     user = known_users(api_services, 4)[3]
     mine = ds.user_events(user)
@@ -47,7 +47,7 @@ def test_burst_in_a_new_category_changes_the_next_answer(api_client: TestClient,
     assert _artifact_state(api_services) == artifacts  # no retraining happened
 
 
-def test_resending_a_batch_never_duplicates(api_client: TestClient, api_services: Services) -> None:
+def test_resending_a_batch_never_duplicates(api_client: TestClient, api_services: Engines) -> None:
     user = known_users(api_services, 5)[4]
     ds = load_dataset("synthetic", settings=api_services.settings)
     items = list(ds.items["item_id"][:5])
@@ -71,7 +71,7 @@ def test_bad_events_are_rejected_with_a_message(api_client: TestClient) -> None:
     assert r.status_code == 422 and "item_id" in r.json()["error"]["message"]
 
 
-def test_an_event_id_of_another_user_cannot_take_their_event(api_services: Services) -> None:
+def test_an_event_id_of_another_user_cannot_take_their_event(api_services: Engines) -> None:
     """A key for one user sends that user's event with the id of another user's event: it stays theirs."""
     from test_api_fixtures import make_app
 
@@ -96,7 +96,7 @@ def test_an_event_id_of_another_user_cannot_take_their_event(api_services: Servi
     assert victim_id in {e.event_id for e in victim_after.events}
 
 
-def test_a_changed_resend_is_reported_as_changed(api_client: TestClient, api_services: Services) -> None:
+def test_a_changed_resend_is_reported_as_changed(api_client: TestClient, api_services: Engines) -> None:
     user = known_users(api_services, 7)[6]
     item = str(load_dataset("synthetic", settings=api_services.settings).items["item_id"].iloc[7])
     event = {"user_id": user, "item_id": item, "ts": 1_950_000_000, "rating": 2.0, "event_id": "resend-1"}
