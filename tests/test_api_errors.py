@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from evorec.errors import ArtifactError, InvalidRequestError, NotFoundError, StoreUnavailableError
 from evorec.serving.api import create_app
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 from evorec.settings import Settings
 
 
@@ -59,7 +59,7 @@ def test_unknown_route_and_method_are_json(client: TestClient) -> None:
     assert r.status_code == 405 and r.json()["error"]["code"] == 405
 
 
-def test_store_down_is_503_and_health_says_why(api_services: Services) -> None:
+def test_store_down_is_503_and_health_says_why(api_services: Engines) -> None:
     # the prepared home, but the store in http mode on a port where nothing listens: unreachable
     prepared = api_services.settings
     settings = prepared.model_copy(update={"chroma_mode": "http", "chroma_host": "127.0.0.1", "chroma_port": 9})
@@ -77,7 +77,7 @@ def test_nan_from_a_model_never_breaks_json() -> None:
     from test_api_fixtures import parse_sse
 
     from evorec.serving.api.responses import SafeJSONResponse
-    from evorec.serving.api.sse import sse
+    from evorec.serving.wire.sse import sse
 
     body = SafeJSONResponse({"a": float("nan"), "b": [float("inf"), 1.5], "c": "x"}).body
     assert json.loads(body) == {"a": None, "b": [None, 1.5], "c": "x"}

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from evorec.serving.cli.commands.chat import DatasetOpt, LlmOpt, agent_runtime, console, render_answer, settings_for
-from evorec.tools.constraints import Constraints
+from evorec.serving.cli.output import console, render_answer
+from evorec.serving.cli.runtime import DatasetOpt, LlmOpt, agent_runtime, settings_for
+from evorec.tools import Constraints
 
 
 def register(app: typer.Typer) -> None:

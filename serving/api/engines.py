@@ -1,6 +1,6 @@
 """The engines behind the routes, opened once per app.
 
-Opening is lazy (first request, or :meth:`Services.warm_up` at startup) so ``/healthz``
+Opening is lazy (first request, or :meth:`Engines.warm_up` at startup) so ``/healthz``
 answers, and says what is wrong, even while the store is down; a failed open is retried on
 the next request. Opening also warms the history store (every event in the process cache),
 so history reads after it are sub-millisecond. Tests pass ready-made engines in.
@@ -16,12 +16,12 @@ from evorec.settings import Settings
 
 if TYPE_CHECKING:
     from evorec.agent.service import AgentService
-    from evorec.tools.toolbox import Toolbox
+    from evorec.tools import Toolbox
 
 log = logging.getLogger("evorec.api")
 
 
-class Services:
+class Engines:
     def __init__(self, settings: Settings, toolbox: Toolbox | None = None, agent: AgentService | None = None,
                  llm: Any = None, warm_store: bool = True) -> None:
         self.settings = settings
@@ -38,7 +38,7 @@ class Services:
         if self._toolbox is None:
             with self._lock:
                 if self._toolbox is None:
-                    from evorec.tools.toolbox import Toolbox
+                    from evorec.tools import Toolbox
 
                     log.info("opening toolbox for dataset %s", self.settings.dataset)
                     self._toolbox = Toolbox.open(self.settings, self.settings.dataset, warm=self.warm_store)
@@ -82,7 +82,7 @@ class Services:
     def reload(self) -> None:
         """Reopen the engines (after a retrain wrote new artifacts); requests in flight keep the old ones."""
         from evorec.agent.service import AgentService
-        from evorec.tools.toolbox import Toolbox
+        from evorec.tools import Toolbox
 
         with self._lock:
             toolbox = Toolbox.open(self.settings, self.settings.dataset, warm=self.warm_store)
