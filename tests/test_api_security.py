@@ -19,6 +19,7 @@ from test_api_fixtures import LOOPBACK_BASE, make_app, uvicorn_server
 from evorec.agent.sessions import SessionStore
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
+from evorec.serving.wire.openai_types import MAX_CONTENT_CHARS
 
 KEYS: dict[str, Any] = {"api_keys": "any-key,alice-key:alice", "admin_key": SecretStr("admin-key")}
 ANY = {"Authorization": "Bearer any-key"}
@@ -172,8 +173,10 @@ HELLO = {"role": "user", "content": "something to watch"}
      _oai([{"role": "system", "content": "x"}] * 200 + [HELLO])),
     ("content parts", _oai([{"role": "user", "content": [{"type": "text", "text": "a film"}] * 64}]),
      _oai([{"role": "user", "content": [{"type": "text", "text": "a film"}] * 65}])),
-    ("content part text", _oai([{"role": "user", "content": [{"type": "text", "text": "y" * 20000}]}]),
-     _oai([{"role": "user", "content": [{"type": "text", "text": "y" * 20001}]}])),
+    ("content part text", _oai([{"role": "user", "content": [{"type": "text", "text": "y" * MAX_CONTENT_CHARS}]}]),
+     _oai([{"role": "user", "content": [{"type": "text", "text": "y" * (MAX_CONTENT_CHARS + 1)}]}])),
+    ("content string", _oai([{"role": "user", "content": "y" * 20000}]),
+     _oai([{"role": "user", "content": "y" * 20001}])),
     ("tools", _oai([HELLO], tools=[{"type": "function", "function": {"name": "f"}}] * 64),
      _oai([HELLO], tools=[{"type": "function", "function": {"name": "f"}}] * 65)),
     ("message name", _oai([{**HELLO, "name": "n" * 128}]), _oai([{**HELLO, "name": "n" * 129}])),

@@ -33,6 +33,7 @@ from evorec.serving.api.routes import (
     web,
 )
 from evorec.serving.api.turns import TurnGate
+from evorec.serving.api.worker_id import WorkerIdMiddleware
 from evorec.settings import Settings, get_settings
 
 log = logging.getLogger("evorec.api")
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, services: Engines | None = None
     app.state.turns = TurnGate(settings.max_concurrent_turns, app.state.metrics)
     install_error_handlers(app)
     install_guard(app)  # before the metrics middleware: metrics stays outermost and counts refusals too
+    app.add_middleware(WorkerIdMiddleware)
     install_metrics(app, app.state.metrics)
     for module in (health, recommend, chat, sessions, openai_compat, event_ingest, users, admin, web):
         app.include_router(module.router)

@@ -22,9 +22,9 @@ ENDPOINTS = frozenset({"recommend", "chat", "openai"})
 
 def tool_label(name: str) -> str:
     """A tool name as a metric label: the agent's own tools by name, anything a model invented is "other"."""
-    from evorec.agent.toolkit import TOOL_ARGS
+    from evorec.agent.llm_tools import TOOLS
 
-    return name if name in TOOL_ARGS else "other"
+    return name if name in TOOLS else "other"
 
 
 def method_label(method: str) -> str:

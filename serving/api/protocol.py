@@ -23,7 +23,15 @@ from pydantic import (
 )
 
 from evorec.errors import InvalidRequestError
-from evorec.tools.constraints import Constraints
+from evorec.serving.wire.openai_types import (
+    MAX_CONTENT_PARTS,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatMessage,
+    ContentPart,
+)
+from evorec.tools import Constraints
 
 # Ids are free text in datasets (ML-100K uses digits, CSV files anything printable); bound them, and refuse
 # characters that make one id look like another or break where it is shown: C0/C1 controls and DEL, and the
@@ -63,11 +71,8 @@ SessionId = Annotated[str, StringConstraints(min_length=1, max_length=64, patter
 Message = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
-# Caps on every list and free string a request carries (the body cap bounds the total; these bound the parts).
-MAX_MESSAGES = 200
-MAX_CONTENT_PARTS = 64
-MAX_CONTENT_CHARS = 20000
-MAX_TOOLS = 64
+# Caps on every list and free string a request carries (the body cap bounds the total; these bound the parts;
+# the OpenAI facade's are in its wire types below).
 MAX_EVENTS = 5000
 MAX_CATEGORIES = 100
 MAX_EXCLUDED_ITEMS = 1000
@@ -151,7 +156,10 @@ class EventBatch(Strict):
 class EventsAccepted(BaseModel):
     received: int
     added: int = Field(description="Events new to the store.")
-    duplicates: int = Field(description="Events whose id was already stored (re-sent; not duplicated).")
+    duplicates: int = Field(description="Events already stored under the same id, identical (re-sent; not "
+                                        "duplicated).")
+    changed: int = Field(0, description="Events already stored under the same id but with another item, time or "
+                                        "rating: updated in place.")
     users: list[str]
     event_ids: list[str]
     took_ms: float
@@ -164,6 +172,10 @@ class UserDeleted(BaseModel):
     user_id: str
     events_deleted: int
     sessions_deleted: int
+    tombstone: bool = Field(False, description="The user is recorded as forgotten: no re-ingest, retrain or "
+                                               "restart brings their events back.")
+    removed: dict[str, int] = Field(default_factory=dict, description="Entries removed, per place.")
+    models: str = Field("", description="When model weights stop reflecting the user.")
     details: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -210,45 +222,25 @@ class Health(BaseModel):
 
 
 # ---------------------------------------------------------------- OpenAI-compatible facade
+# The wire types are shared with the local LLM server (evorec.serving.wire.openai_types); these are the facade's
+# own tightening (one evorec user, one choice, shorter messages) and its ``evorec`` extension field.
 
 
-class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    type: Annotated[str, StringConstraints(max_length=64)]
-    text: Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS)] | None = None
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: (Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS)]
+class FacadeMessage(ChatMessage):
+    content: (Annotated[str, StringConstraints(max_length=20000)]
               | Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS)] | None) = None
-    name: Annotated[str, StringConstraints(max_length=128)] | None = None
-
-    def text(self) -> str:
-        if self.content is None:
-            return ""
-        if isinstance(self.content, str):
-            return self.content
-        return "\n".join(p.text or "" for p in self.content if p.type in {"text", "input_text"})
 
 
-class ChatCompletionRequest(BaseModel):
-    """The subset of the OpenAI request evorec honours; sampling fields are accepted and ignored."""
+class FacadeChatRequest(ChatCompletionRequest):
+    """The subset of the OpenAI request the facade honours; sampling fields are accepted and ignored."""
 
-    model_config = ConfigDict(extra="allow")
-    model: Annotated[str, StringConstraints(max_length=128)] = "evorec"
-    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
-    stream: bool = False
-    tools: list[dict[str, Any]] | None = Field(None, max_length=MAX_TOOLS,
-                                               description="Accepted and ignored: evorec's agent has its own tools.")
-    user: UserId | None = Field(None, description="evorec user id (or header X-Evorec-User).")
-    temperature: float | None = None
-    max_tokens: int | None = None
-    n: int | None = Field(None, ge=1, le=1)
+    model: Annotated[str, StringConstraints(max_length=128)] = "evorec"  # type: ignore[assignment]
+    messages: list[FacadeMessage] = Field(min_length=1, max_length=200)  # type: ignore[assignment]
+    user: UserId | None = Field(None, description="evorec user id (or header X-Evorec-User).")  # type: ignore[assignment]
+    n: int = Field(1, ge=1, le=1)
 
     @model_validator(mode="after")
-    def _has_user_message(self) -> ChatCompletionRequest:
+    def _has_user_message(self) -> FacadeChatRequest:
         if not any(m.role == "user" and m.text().strip() for m in self.messages):
             raise ValueError("messages must contain a non-empty user message")
         return self
@@ -260,60 +252,9 @@ class ChatCompletionRequest(BaseModel):
         raise ValueError("no user message")  # excluded by the validator
 
 
-class CompletionMessage(BaseModel):
-    role: Literal["assistant"] = "assistant"
-    content: str
-
-
-class Choice(BaseModel):
-    index: int = 0
-    message: CompletionMessage
-    finish_reason: Literal["stop", "length"] = "stop"
-
-
-class Usage(BaseModel):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-
-class ChatCompletion(BaseModel):
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[Choice]
-    usage: Usage = Field(default_factory=Usage)
+class FacadeCompletion(ChatCompletion):
     evorec: dict[str, Any] | None = Field(None, description="The structured answer (Recommendations) behind the text.")
 
 
-class DeltaMessage(BaseModel):
-    role: Literal["assistant"] | None = None
-    content: str | None = None
-
-
-class ChunkChoice(BaseModel):
-    index: int = 0
-    delta: DeltaMessage
-    finish_reason: Literal["stop", "length"] | None = None
-
-
-class ChatCompletionChunk(BaseModel):
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[ChunkChoice]
-    evorec: dict[str, Any] | None = None
-
-
-class ModelCard(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str = "evorec"
-
-
-class ModelList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[ModelCard]
+class FacadeCompletionChunk(ChatCompletionChunk):
+    evorec: dict[str, Any] | None = Field(None, description="Last chunk: the session id and the structured answer.")
