@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
@@ -16,9 +18,10 @@ from evorec.serving.api.turns import TurnGate, TurnRun, get_turn_gate
 
 router = APIRouter(tags=["recommend"])
 
-ERRORS = {401: {"description": "Missing or invalid API key"}, 403: {"description": "Key may not act for this user"},
-          429: {"description": "Too many agent turns running; see Retry-After"},
-          503: {"description": "History store unavailable"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key"}, 403: {"description": "Key may not act for this user"},
+    429: {"description": "Too many agent turns running; see Retry-After"},
+    503: {"description": "History store unavailable"}}
 
 
 @router.post("/v1/recommend", response_model=Recommendations, responses=ERRORS)
