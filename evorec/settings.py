@@ -56,13 +56,23 @@ class Settings(BaseSettings):
         default="lazy", description="Local LLM's greedy grammar decoding: 'lazy' (same tokens, ~1.5x faster) or "
         "llama-cpp-python's 'stock' full-vocabulary filter (for A/B runs).")
 
+    llm_backend: Literal["llamacpp", "vllm"] = Field(
+        default="llamacpp", description="Which local server `llm=auto` starts: our llama.cpp server or vLLM "
+        "(CPU or GPU, found at start); see serving/llm/MODELS.md.")
+    vllm_venv: Path = Field(default=Path.home() / ".cache" / "evorec" / "vllm-venv",
+                            description="The venv `make llm` installs vLLM into (kept apart from evorec's).")
+    vllm_kv_cache_gib: float = Field(default=1.0, gt=0, description="vLLM's KV-cache bound (GiB).")
+    vllm_max_model_len: int = Field(default=8192, ge=256, description="vLLM context window (tokens).")
+    vllm_max_num_seqs: int = Field(default=4, ge=1, description="vLLM concurrent sequences.")
+    vllm_dtype: str = Field(default="", description="vLLM weights/activations dtype; empty = vLLM's choice.")
+
     # serving
     host: str = "127.0.0.1"
     port: int = 8321
     api_keys: str = Field(default="", description="Comma-separated API keys; 'key:user1|user2' restricts a key.")
     admin_key: SecretStr = SecretStr("")
 
-    @field_validator("home", "chroma_path", "ml100k_path", mode="after")
+    @field_validator("home", "chroma_path", "ml100k_path", "vllm_venv", mode="after")
     @classmethod
     def _expand(cls, v: Path | None) -> Path | None:
         return v.expanduser() if v is not None else None
