@@ -55,7 +55,9 @@ if [ "$(installed_version llama_cpp_python)" != "$LLAMA_VERSION" ]; then
     if ! nice -n 10 "$PIP" wheel --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$WHEEL_DIR" >"$LOG_DIR/build_llm.log" 2>&1; then
       tail -20 "$LOG_DIR/build_llm.log"; echo "llama-cpp-python build failed (full log: $LOG_DIR/build_llm.log)"; exit 1
     fi
-    echo "built in $(( $(date +%s) - start ))s"
+    secs=$(( $(date +%s) - start ))
+    echo "{\"seconds\": $secs}" > "$WHEEL_DIR/llama_cpp_python-$LLAMA_VERSION.build.json"
+    echo "built in ${secs}s"
   fi
   # --find-links makes pip take the cached wheel; the [server] extra brings its small pure-Python deps.
   "$PIP" install -q --find-links "$WHEEL_DIR" "llama-cpp-python[server]==$LLAMA_VERSION"

@@ -65,7 +65,9 @@ if [ "$(installed_version "$dist_name")" != "$dist_version" ]; then
       "$VPIP" uninstall -q -y torchvision torchaudio torchcodec || true
     fi
   } >"$LOG_DIR/build_vllm.log" 2>&1 || { tail -20 "$LOG_DIR/build_vllm.log"; echo "vLLM install failed (log: $LOG_DIR/build_vllm.log)" >&2; exit 1; }
-  echo "vLLM installed in $(( $(date +%s) - start ))s"
+  secs=$(( $(date +%s) - start ))
+  echo "{\"seconds\": $secs, \"dist\": \"$EVOREC_VLLM_DIST\"}" > "$VLLM_VENV/.evorec-install.json"
+  echo "vLLM installed in ${secs}s"
 fi
 
 MODELS=${EVOREC_LLM_MODELS:-$("$PY" -c "from evorec.serving.llm.model_package import DEFAULT_MODEL; print(DEFAULT_MODEL)")}
