@@ -56,9 +56,9 @@ class Settings(BaseSettings):
         default="lazy", description="Local LLM's greedy grammar decoding: 'lazy' (same tokens, ~1.5x faster) or "
         "llama-cpp-python's 'stock' full-vocabulary filter (for A/B runs).")
 
-    llm_backend: Literal["llamacpp", "vllm"] = Field(
-        default="llamacpp", description="Which local server `llm=auto` starts: our llama.cpp server or vLLM "
-        "(CPU or GPU, found at start); see serving/llm/MODELS.md.")
+    llm_backend: Literal["auto", "llamacpp", "vllm"] = Field(
+        default="auto", description="Which local server `llm=auto` starts: our llama.cpp server, vLLM (CPU or GPU, "
+        "found at start), or 'auto': the preferred one of those installed (serving/llm/MODELS.md says which).")
     vllm_venv: Path = Field(default=Path.home() / ".cache" / "evorec" / "vllm-venv",
                             description="The venv `make llm` installs vLLM into (kept apart from evorec's).")
     vllm_kv_cache_gib: float = Field(default=1.0, gt=0, description="vLLM's KV-cache bound (GiB).")

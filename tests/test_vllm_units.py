@@ -146,3 +146,20 @@ def test_installer_refuses_a_cpu_without_avx2_in_one_line(tmp_path: Path) -> Non
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [r.stderr.strip()] and "AVX2" in r.stderr
     assert not (tmp_path / "venv").exists()
+
+
+@pytest.mark.parametrize(("setting", "installed", "picked"), [
+    ("auto", {"llamacpp", "vllm"}, "llamacpp"),
+    ("auto", {"vllm"}, "vllm"),  # llama.cpp wheel still building: vLLM answers meanwhile
+    ("auto", set(), None),
+    ("vllm", {"llamacpp", "vllm"}, "vllm"),
+    ("vllm", {"llamacpp"}, None),
+    ("llamacpp", {"vllm"}, None),
+])
+def test_pick_backend(setting: str, installed: set[str], picked: str | None, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from evorec.serving.llm import launcher
+
+    monkeypatch.setattr(launcher, "backend_available", lambda b, settings, model=None: b in installed)
+    monkeypatch.setattr(launcher, "BACKEND_PREFERENCE", ("llamacpp", "vllm"))
+    assert launcher.pick_backend(Settings(home=tmp_path, llm_backend=setting)) == picked

@@ -173,6 +173,26 @@ def start_local_server(
     return ManagedServer(LLMEndpoint(base, resolved.model_id), proc, log)
 
 
+# `llm_backend=auto` takes the first installed of these: the measured winner first (serving/llm/MODELS.md).
+BACKEND_PREFERENCE: tuple[str, ...] = ("llamacpp", "vllm")
+
+
+def backend_available(backend: str, settings: Settings, model: str | None = None) -> bool:
+    if backend == "vllm":
+        from evorec.serving.llm.vllm import vllm_available
+
+        return vllm_available(settings, model)
+    return local_backend_available(model)
+
+
+def pick_backend(settings: Settings, model: str | None = None) -> str | None:
+    """The local backend to start: the configured one if installed; for ``auto`` the first installed in
+    ``BACKEND_PREFERENCE`` (so a machine that has only vLLM so far, its llama.cpp wheel still building,
+    answers with vLLM); None when none is."""
+    wanted = BACKEND_PREFERENCE if settings.llm_backend == "auto" else (settings.llm_backend,)
+    return next((b for b in wanted if backend_available(b, settings, model)), None)
+
+
 @contextmanager
 def local_llm(settings: Settings, model: str | None = None) -> Iterator[LLMEndpoint | None]:
     """Yield an endpoint: ``settings.llm_url`` if set; else a local server started for the block; else None.
@@ -188,17 +208,15 @@ def local_llm(settings: Settings, model: str | None = None) -> Iterator[LLMEndpo
         return
     if settings.llm == "endpoint":
         raise LLMUnavailableError("EVOREC_LLM=endpoint needs EVOREC_LLM_URL (an OpenAI-compatible base URL)")
-    if settings.llm_backend == "vllm":
-        from evorec.serving.llm.vllm import config_from_settings, start_vllm, vllm_available
+    backend = pick_backend(settings, model)
+    if backend is None:
+        yield None
+        return
+    if backend == "vllm":
+        from evorec.serving.llm.vllm import config_from_settings, start_vllm
 
-        if not vllm_available(settings, model):
-            yield None
-            return
         server = start_vllm(config_from_settings(settings, model), settings)
     else:
-        if not local_backend_available(model):
-            yield None
-            return
         server = start_local_server(settings, model)
     try:
         yield server.endpoint

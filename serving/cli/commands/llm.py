@@ -54,7 +54,10 @@ def serve(
 ) -> None:
     """Start an OpenAI-compatible LLM server, wait until it is healthy, print its endpoint, run until Ctrl-C."""
     settings = get_settings()
-    backend = backend or Backend(settings.llm_backend)
+    if backend is None:
+        from evorec.serving.llm.launcher import pick_backend
+
+        backend = Backend(pick_backend(settings, model) or "llamacpp")
     if backend is Backend.vllm:
         from evorec.serving.llm.vllm import (
             build_vllm_command,
