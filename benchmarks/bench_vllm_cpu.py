@@ -83,8 +83,10 @@ def run_variant(name: str, opts: dict[str, str], decode_tokens: int) -> dict[str
     if backend == "vllm":
         chunked = opts.pop("chunked", None)
         dtype = opts.pop("dtype", None)
+        eager = opts.pop("eager", "0") == "1"  # no torch.compile / CUDA graphs: quicker start, slower steps?
         cfg = config_from_settings(settings, dtype=dtype,
-                                   enable_chunked_prefill=None if chunked is None else chunked == "1")
+                                   enable_chunked_prefill=None if chunked is None else chunked == "1",
+                                   extra_args=["--enforce-eager"] if eager else None)
         extra_env = dict(opts)  # the rest: VLLM_CPU_* environment
         saved = {k: os.environ.get(k) for k in extra_env}
         os.environ.update(extra_env)
@@ -122,7 +124,7 @@ def run_variant(name: str, opts: dict[str, str], decode_tokens: int) -> dict[str
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", action="append", required=True,
-                    help="name:key=value,... (dtype, threads, chunked=0|1, any VLLM_CPU_*=...); "
+                    help="name:key=value,... (dtype, threads, chunked=0|1, eager=0|1, any VLLM_CPU_*=...); "
                          "a name starting with 'llamacpp' runs our server")
     ap.add_argument("--decode-tokens", type=int, default=64)
     ap.add_argument("--out", type=Path, default=Path("runs/bench-vllm-cpu.json"))

@@ -82,6 +82,8 @@ for key in $MODELS; do
   gguf=$("$PY" -c "from evorec.serving.llm.model_package import resolve_model; from evorec.settings import get_settings; print(resolve_model(get_settings(), '$key').path)")
   out=$("$PY" -c "from evorec.serving.llm.vllm import hf_model_dir; print(hf_model_dir('$key'))")
   # Runs in the vLLM venv (transformers + gguf there); skips itself when $out matches this GGUF.
-  OMP_NUM_THREADS=1 nice -n 10 "$VPY" "$HERE/serving/llm/gguf_to_hf.py" --gguf "$gguf" --out "$out"
+  # Niceness 10 (not more when this script already runs niced).
+  OMP_NUM_THREADS=1 nice -n $(( $(nice) < 10 ? 10 - $(nice) : 0 )) "$VPY" "$HERE/serving/llm/gguf_to_hf.py" \
+    --gguf "$gguf" --out "$out"
 done
 "$VPY" -c "import importlib.metadata as m; print('$dist_name', m.version('$dist_name'), 'ready in $VLLM_VENV')"
