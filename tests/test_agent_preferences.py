@@ -47,7 +47,8 @@ def test_later_turns_win_and_accumulate() -> None:
     c = Constraints()
     for msg in ["no horror", "only from the 90s", "top 4", "actually horror is fine, and no westerns"]:
         c = parse_preferences(msg, CATS).apply_to(c)
-    assert c.exclude_categories == ["Western"] and c.include_categories == ["Horror"]
+    # "horror is fine" takes horror off the exclusions; it does not make horror the only thing wanted
+    assert c.exclude_categories == ["Western"] and c.include_categories == []
     assert (c.year_min, c.year_max, c.k) == (1990, 1999, 4)
     c = parse_preferences("make it the 2010s", CATS).apply_to(c)
     assert (c.year_min, c.year_max) == (2010, 2019)
@@ -59,3 +60,45 @@ def test_same_category_both_ways_in_one_message_keeps_the_last() -> None:
     p = parse_preferences("I love comedy but no comedy", CATS)
     assert p.exclude_categories == ["Comedy"] and p.include_categories == []
     assert p.apply_to(Constraints()).exclude_categories == ["Comedy"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I really can't stand horror films.", {"exclude_categories": ["Horror"]}),
+    ("给我推荐几部科幻电影，不要恐怖片。", {"include_categories": ["Sci-Fi"], "exclude_categories": ["Horror"]}),
+    ("推荐三部九十年代的喜剧", {"include_categories": ["Comedy"], "k": 3}),
+    ("我看过哪些喜剧？", {}),
+    ("more comedy, less drama", {"include_categories": ["Comedy"], "exclude_categories": ["Drama"]}),
+    ("Westerns? No thanks.", {"exclude_categories": ["Western"]}),
+])
+def test_paraphrases_and_chinese(text: str, expected: dict) -> None:
+    got = parse_preferences(text, [*CATS, "Drama"]).model_dump(include={"include_categories", "exclude_categories",
+                                                                       "k"})
+    assert got == {"include_categories": [], "exclude_categories": [], "k": None, **expected}
+
+
+def test_retraction_and_unseen_flip_across_turns() -> None:
+    c = Constraints()
+    for msg in ["不要恐怖片", "其实恐怖片也可以", "看过的也可以"]:
+        c = parse_preferences(msg, CATS).apply_to(c)
+    assert c.exclude_categories == [] and c.include_categories == [] and c.exclude_seen is False
+    c = parse_preferences("actually only films I haven't seen", CATS).apply_to(c)
+    assert c.exclude_seen is True  # a later "unseen" wins over an earlier "rewatch is fine"
+    c = parse_preferences("七十年代的", CATS).apply_to(c)
+    assert (c.year_min, c.year_max) == (1970, 1979)
+    c = parse_preferences("年代无所谓", CATS).apply_to(c)
+    assert (c.year_min, c.year_max) == (None, None)
+
+
+def test_placeholder_category_is_never_matched() -> None:
+    assert parse_preferences("something unknown to me", ["unknown", "Drama"]).empty
+
+
+def test_labelled_set_exact_extraction() -> None:
+    """The bundled labelled set: >= 150 requests, >= 50 of them Chinese, >= 95 % exact."""
+    from evorec.evals.preference_eval import load_set, run
+
+    items = load_set()
+    assert len(items) >= 150 and sum(i.lang == "zh" for i in items) >= 50
+    assert sum(len(i.turns) > 1 for i in items) >= 20
+    rep = run()
+    assert rep.exact >= 0.95, rep.failures[:5]
