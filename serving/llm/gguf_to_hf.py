@@ -58,7 +58,15 @@ def convert(gguf: Path, out: Path, dtype: str = "bfloat16") -> Path:
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     if not getattr(tokenizer, "chat_template", None):
         raise SystemExit(f"{gguf} carries no chat template; vLLM could not render the agent's messages")
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=getattr(torch, dtype))
+    kwargs: dict[str, object] = {}
+    try:  # transformers >= 5.x can keep GGUF blocks packed (with the `kernels` package): ask for dense weights
+        from transformers import GgufConfig
+
+        kwargs["quantization_config"] = GgufConfig(gguf_file=gguf.name, dequantize=True)
+    except ImportError:  # older transformers always dequantize GGUF tensors
+        pass
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=getattr(torch, dtype),
+                                                 **kwargs)
     # The tensors are plain dequantized weights now; without this, save_pretrained records a GGUF
     # quantization config that vLLM then tries (and fails) to honour.
     model.hf_quantizer = None
