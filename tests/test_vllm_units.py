@@ -51,6 +51,8 @@ def test_cpu_command_has_what_the_agent_relies_on() -> None:
                  "--enable-prefix-caching", "--served-model-name qwen", "--max-model-len 8192", "--max-num-seqs 4",
                  "--dtype bfloat16", "--port 8123"):
         assert flag in joined, flag
+    structured = json.loads(cmd[cmd.index("--structured-outputs-config") + 1])
+    assert structured == {"backend": "xgrammar", "disable_any_whitespace": True}
     # GPU-only memory flags never reach a CPU server; its KV bound is an environment variable
     assert "--gpu-memory-utilization" not in joined and "--kv-cache-memory-bytes" not in joined
     env = vllm_env(cfg, "cpu", base={"PATH": "/bin"})

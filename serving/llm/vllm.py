@@ -14,6 +14,7 @@ Command and environment construction are pure and unit-tested; the slow tests st
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -106,6 +107,8 @@ class VLLMConfig(BaseModel):
     enable_chunked_prefill: bool | None = None
     api_key: str | None = None
     enable_prefix_caching: bool = True
+    compact_json: bool = Field(default=True, description="xgrammar without free whitespace in JSON: fewer tokens, "
+                               "and a small model cannot pad a constrained answer with blank lines until max_tokens.")
     extra_args: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -155,6 +158,8 @@ def build_vllm_command(config: VLLMConfig, python: str = "python", device: Devic
         cmd += ["--enable-chunked-prefill" if config.enable_chunked_prefill else "--no-enable-chunked-prefill"]
     if config.api_key:
         cmd += ["--api-key", config.api_key]
+    if config.compact_json:
+        cmd += ["--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})]
     cmd += ["--enable-prefix-caching" if config.enable_prefix_caching else "--no-enable-prefix-caching"]
     return cmd + list(config.extra_args)
 

@@ -21,14 +21,21 @@ class Backend(StrEnum):
     vllm = "vllm"
 
 
-def _wait_forever(proc: Any) -> None:
-    """Block until the server exits or Ctrl-C / SIGTERM; then stop it."""
-    from evorec.serving.llm.launcher import stop_process
+def _term_as_interrupt() -> None:
+    """SIGTERM raises KeyboardInterrupt, so the server is stopped also when the signal comes while it starts
+    (the launchers stop their child on any exception; vLLM runs in its own process group and would outlive us)."""
 
     def _term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _term)
+
+
+def _wait_forever(proc: Any) -> None:
+    """Block until the server exits or Ctrl-C / SIGTERM; then stop it."""
+    from evorec.serving.llm.launcher import stop_process
+
+    _term_as_interrupt()
     try:
         proc.wait()
     except KeyboardInterrupt:
@@ -54,6 +61,7 @@ def serve(
 ) -> None:
     """Start an OpenAI-compatible LLM server, wait until it is healthy, print its endpoint, run until Ctrl-C."""
     settings = get_settings()
+    _term_as_interrupt()
     if backend is None:
         from evorec.serving.llm.launcher import pick_backend
 
@@ -76,7 +84,10 @@ def serve(
             return
         where = f"{detect_device(install)} ({install.distribution} {install.version})" if install else "?"
         console.print(f"starting vLLM on {where} for {cfg.model_name} (tool-call parser {cfg.tool_call_parser}) ...")
-        server = start_vllm(cfg, settings)
+        try:
+            server = start_vllm(cfg, settings)
+        except KeyboardInterrupt:  # start_vllm stopped the server already
+            raise typer.Exit(130) from None
     else:
         from evorec.serving.llm.launcher import llm_threads, local_server_command, start_local_server
         from evorec.serving.llm.model_package import resolve_model
