@@ -83,10 +83,10 @@ def run_variant(name: str, opts: dict[str, str], decode_tokens: int) -> dict[str
     if backend == "vllm":
         chunked = opts.pop("chunked", None)
         dtype = opts.pop("dtype", None)
-        eager = opts.pop("eager", "0") == "1"  # no torch.compile / CUDA graphs: quicker start, slower steps?
+        eager = opts.pop("eager", None)  # 1: no torch.compile warm-up; 0: compiled; absent: the CPU default
         cfg = config_from_settings(settings, dtype=dtype,
                                    enable_chunked_prefill=None if chunked is None else chunked == "1",
-                                   extra_args=["--enforce-eager"] if eager else None)
+                                   enforce_eager=None if eager is None else eager == "1")
         extra_env = dict(opts)  # the rest: VLLM_CPU_* environment
         saved = {k: os.environ.get(k) for k in extra_env}
         os.environ.update(extra_env)

@@ -64,7 +64,10 @@ class Settings(BaseSettings):
     vllm_kv_cache_gib: float = Field(default=1.0, gt=0, description="vLLM's KV-cache bound (GiB).")
     vllm_max_model_len: int = Field(default=8192, ge=256, description="vLLM context window (tokens).")
     vllm_max_num_seqs: int = Field(default=4, ge=1, description="vLLM concurrent sequences.")
-    vllm_dtype: str = Field(default="", description="vLLM weights/activations dtype; empty = vLLM's choice.")
+    vllm_dtype: str = Field(default="", description="vLLM dtype; empty = auto: float32 on a CPU without bf16 "
+                            "matmul units (AVX2: oneDNN has no bf16 kernel there), else vLLM's choice.")
+    vllm_eager: bool | None = Field(default=None, description="vLLM --enforce-eager (no torch.compile warm-up); "
+                                    "None = auto: eager on CPU (see serving/llm/MODELS.md), compiled on GPU.")
 
     # serving
     host: str = "127.0.0.1"

@@ -20,6 +20,7 @@ from evorec.serving.llm.vllm import (
     VLLMInstall,
     build_vllm_command,
     config_from_settings,
+    cpu_dtype,
     detect_device,
     find_vllm,
     hf_model_dir,
@@ -58,6 +59,21 @@ def test_cpu_command_has_what_the_agent_relies_on() -> None:
     env = vllm_env(cfg, "cpu", base={"PATH": "/bin"})
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "2" and env["OMP_NUM_THREADS"] == "2"
     assert env["HF_HUB_OFFLINE"] == "1" and env["PATH"] == "/bin"
+
+
+def test_cpu_defaults_eager_and_float32_without_bf16_units(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    avx2 = tmp_path / "avx2"
+    avx2.write_text("flags\t\t: fpu sse2 avx avx2 fma\n")
+    amx = tmp_path / "amx"
+    amx.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16\n")
+    assert cpu_dtype(avx2) == "float32" and cpu_dtype(amx) is None
+    monkeypatch.setattr(vllm_mod, "cpu_dtype", lambda: "float32")
+    cpu = " ".join(build_vllm_command(VLLMConfig(model="qwen2.5"), device="cpu"))
+    assert "--dtype float32" in cpu and "--enforce-eager" in cpu
+    gpu = " ".join(build_vllm_command(VLLMConfig(model="qwen2.5"), device="cuda"))
+    assert "--dtype" not in gpu and "--enforce-eager" not in gpu
+    compiled = build_vllm_command(VLLMConfig(model="qwen2.5", enforce_eager=False, dtype="bfloat16"), device="cpu")
+    assert "--enforce-eager" not in compiled and "bfloat16" in compiled
 
 
 def test_gpu_command_bounds_the_kv_cache_by_bytes_unless_a_utilization_is_given() -> None:

@@ -105,6 +105,7 @@ class VLLMConfig(BaseModel):
     threads: int | None = Field(default=None, ge=1, description="CPU: OpenMP threads of the model worker.")
     dtype: str | None = None
     enable_chunked_prefill: bool | None = None
+    enforce_eager: bool | None = Field(default=None, description="None: eager on CPU, compiled on GPU.")
     api_key: str | None = None
     enable_prefix_caching: bool = True
     compact_json: bool = Field(default=True, description="xgrammar without free whitespace in JSON: fewer tokens, "
@@ -152,8 +153,11 @@ def build_vllm_command(config: VLLMConfig, python: str = "python", device: Devic
             cmd += ["--gpu-memory-utilization", str(config.gpu_memory_utilization)]
         else:
             cmd += ["--kv-cache-memory-bytes", str(int(config.kv_cache_gib * 2**30))]
-    if config.dtype:
-        cmd += ["--dtype", config.dtype]
+    dtype = config.dtype or (cpu_dtype() if device == "cpu" else None)
+    if dtype:
+        cmd += ["--dtype", dtype]
+    if config.enforce_eager if config.enforce_eager is not None else device == "cpu":
+        cmd += ["--enforce-eager"]
     if config.enable_chunked_prefill is not None:
         cmd += ["--enable-chunked-prefill" if config.enable_chunked_prefill else "--no-enable-chunked-prefill"]
     if config.api_key:
@@ -162,6 +166,16 @@ def build_vllm_command(config: VLLMConfig, python: str = "python", device: Devic
         cmd += ["--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})]
     cmd += ["--enable-prefix-caching" if config.enable_prefix_caching else "--no-enable-prefix-caching"]
     return cmd + list(config.extra_args)
+
+
+def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """float32 where the CPU has no bf16 matmul instructions (AVX2 hosts: vLLM's oneDNN bf16 linear cannot be
+    created there and falls back to a slow path); None (the model's bf16) where it has them."""
+    try:
+        flags = set(cpuinfo.read_text().split())
+    except OSError:
+        return None
+    return None if flags & {"avx512_bf16", "amx_bf16"} else "float32"
 
 
 def vllm_env(config: VLLMConfig, device: Device, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -246,7 +260,7 @@ def config_from_settings(settings: Settings, model: str | None = None, host: str
         "model": path, "served_model_name": served, "host": host, "port": port or free_port(host),
         "max_model_len": settings.vllm_max_model_len, "max_num_seqs": settings.vllm_max_num_seqs,
         "kv_cache_gib": settings.vllm_kv_cache_gib, "threads": llm_threads(settings),
-        "dtype": settings.vllm_dtype or None,
+        "dtype": settings.vllm_dtype or None, "enforce_eager": settings.vllm_eager,
     }
     fields.update({k: v for k, v in overrides.items() if v is not None})
     return VLLMConfig.model_validate(fields)
