@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from evorec.tools.forecast.result import InterestForecast
-from evorec.tools.trends.results import UserTrends
+from evorec.tools import InterestForecast, UserTrends
 
 MAX_CATEGORIES = 5
 N_BUCKETS = 12
@@ -53,7 +52,8 @@ def _rolling(v: np.ndarray, w: int = 3) -> np.ndarray:
     return out
 
 
-def _dates(ts: Any) -> list[datetime]:
+def _dates(ts: Any) -> list[Any]:
+    """Datetimes for an x axis (matplotlib converts them through its units registry; its stubs expect numbers)."""
     return [datetime.fromtimestamp(float(t), tz=UTC) for t in np.atleast_1d(ts)]
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from evorec.tools.data.sequences import History
 from evorec.tools.ranking.index import RankingIndex
+
+if TYPE_CHECKING:
+    from evorec.tools.trends.service import TrendService
 
 
 def labels_from_trends(trends: Any) -> dict[str, str]:
@@ -45,7 +48,7 @@ def labels_for_history(user_id: str, history: History, index: RankingIndex) -> d
     return dict(hit)
 
 
-def trend_service(categories: list[str]) -> Any:
+def trend_service(categories: list[str]) -> TrendService:
     """The TRENDS engine's cached service (keyed on each user's last event, so new events refit)."""
     from evorec.tools.trends.service import TrendService
 
@@ -55,12 +58,21 @@ def trend_service(categories: list[str]) -> Any:
 def catalog_trends_of(index: RankingIndex, histories: list[History]) -> tuple[np.ndarray, dict[str, Any]] | None:
     """(score per item index, -inf unless rising/emerging; ``ev:trending:<item>`` evidence) from the TRENDS
     engine's catalog trends over ``histories``; None when there is too little data."""
-    from evorec.tools.trends.catalog import catalog_trends
 
     if not histories:
         return None
     items = np.concatenate([h.items for h in histories])
     times = np.concatenate([h.times for h in histories])
+    return catalog_trends_from_events(index, items, times)
+
+
+def catalog_trends_from_events(index: RankingIndex, items: np.ndarray, times: np.ndarray
+                               ) -> tuple[np.ndarray, dict[str, Any]] | None:
+    """As :func:`catalog_trends_of`, from everyone's events as (item index, time) arrays."""
+    from evorec.tools.trends.catalog import catalog_trends
+
+    if not len(items):
+        return None
     ids = np.asarray(index.vocab.item_ids, dtype=object)
     ints = pd.DataFrame({"item_id": ids[items], "ts": times})
     cat = pd.DataFrame({"item_id": index.vocab.item_ids[1:], "title": index.titles[1:],
@@ -73,4 +85,4 @@ def catalog_trends_of(index: RankingIndex, histories: list[History]) -> tuple[np
         i = index.vocab.index.get(e.key)
         if i is not None:
             score[i] = e.score
-    return score, {e.item_id: e for e in ct.evidence() if e.item_id}
+    return score, {e.item_id: e for e in ct.evidence if e.item_id}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field, field_validator
 
 from evorec.errors import InvalidRequestError
+from evorec.tools.evidence import Evidence, evidence_id
 
 
 def to_unix(value: int | float | str | datetime, field: str = "timestamp") -> int:
@@ -66,6 +67,16 @@ class HistoryEvent(BaseModel):
     rating: float | None = None
     similarity: float | None = Field(None, description="Cosine similarity to the query (semantic search only).")
 
+    def as_evidence(self) -> Evidence:
+        """``ev:history:<event id>``: what the user did, when, and the rating if any."""
+        text = f"Interacted with {self.title} ({', '.join(self.categories)}) on {self.date}"
+        numbers: dict[str, float] = {}
+        if self.rating is not None and self.rating == self.rating:  # not NaN
+            text += f", rated {float(self.rating):g}"
+            numbers["rating"] = float(self.rating)
+        return Evidence(id=evidence_id("history", self.event_id), kind="history", text=text + ".", numbers=numbers,
+                        dates={"date": self.date} if self.date else {}, item_id=self.item_id or None)
+
 
 class UserHistory(BaseModel):
     user_id: str
@@ -92,6 +103,16 @@ class UserHistory(BaseModel):
         return (f"User {self.user_id}: {n} of {self.total_events} events from {self.events[0].date} to "
                 f"{self.events[-1].date}; categories {mix}; most recent: {recent}.")
 
+    @property
+    def evidence(self) -> list[Evidence]:
+        """``ev:history`` (the summary, with category shares and first/last dates), then one record per event."""
+        n = len(self.events)
+        counts = Counter(c for e in self.events for c in e.categories)
+        shares = {f"share_{c}": round(k / n, 4) for c, k in counts.items()} if n else {}
+        dates = {"first": self.events[0].date, "last": self.events[-1].date} if n else {}
+        overall = Evidence(id=evidence_id("history"), kind="history", text=self.summary(), numbers=shares, dates=dates)
+        return [overall, *(e.as_evidence() for e in self.events)]
+
 
 class CategoryCounts(BaseModel):
     """A user's events per category per calendar bucket (the input series of trend models)."""
@@ -112,6 +133,29 @@ class ItemHit(BaseModel):
     description: str = ""
     score: float | None = Field(None, description="Cosine similarity to the query text (search only).")
 
+    def describe(self) -> str:
+        """One line in the catalog's own words: title, year, categories."""
+        about = ", ".join(x for x in (str(self.year or ""), "/".join(self.categories)) if x)
+        return f"{self.title}{f' ({about})' if about else ''}"
+
+    @property
+    def evidence(self) -> list[Evidence]:
+        """``ev:item:<id>``: the catalog entry itself (title, year, categories)."""
+        return [Evidence(id=evidence_id("item", self.item_id), kind="item", text=f"{self.describe()}.",
+                         numbers={"year": float(self.year)} if self.year else {}, item_id=self.item_id,
+                         category=self.categories[0] if self.categories else None)]
+
+
+class ItemSearch(BaseModel):
+    """Catalog items whose text is closest to ``query`` (best first)."""
+
+    query: str
+    hits: list[ItemHit] = Field(default_factory=list)
+
+    @property
+    def evidence(self) -> list[Evidence]:
+        return [e for h in self.hits for e in h.evidence]
+
 
 class IngestReport(BaseModel):
     dataset: str
@@ -119,15 +163,26 @@ class IngestReport(BaseModel):
     items_embedded: int = 0
     events_total: int = 0
     events_written: int = 0
-    events_skipped: int = Field(0, description="Already in the store (idempotent re-ingest).")
+    events_skipped: int = Field(0, description="Already in the store, unchanged (idempotent re-send/re-ingest).")
+    events_changed: int = Field(0, description="Already in the store under the same id with another item, time "
+                                               "or rating: updated in place (re-sent with changes).")
+    events_forgotten: int = Field(0, description="Events of forgotten users, not written (tombstones).")
     users_touched: int = 0
+    event_ids: list[str] = Field(default_factory=list, description="add_events: each event's id, in order (the "
+                                                                   "client's own, else the derived one).")
     replaced: bool = Field(False, description="The store held another version of the dataset and was rebuilt.")
     seconds: float = 0.0
 
 
 class DeleteReport(BaseModel):
+    """What forgetting a user removed, place by place."""
+
     user_id: str
-    events_deleted: int
+    events_deleted: int = Field(description="The user's events deleted from the history store.")
+    tombstone: bool = Field(False, description="The user is recorded as forgotten: no re-ingest, retrain or "
+                                               "restart brings the events back.")
+    removed: dict[str, int] = Field(default_factory=dict, description="Entries removed per place.")
+    models: str = Field("", description="What happens to models trained while the user was known.")
 
 
 class StoreStats(BaseModel):

@@ -1,6 +1,6 @@
 """Typed answers of the trend engine (statsmodels-results style: ``.forecast``, ``.summary()``, intervals).
 
-Every number a rationale may quote is a field here and in ``.evidence()``, with ISO dates.
+Every number a rationale may quote is a field here and in ``.evidence``, with ISO dates.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class CategoryTrend(BaseModel):
             return f"{c} went dormant: from {ref}{when} to {rec}; {fc}."
         return f"{c} is stable: {rec}, against {ref} before; {fc}."
 
-    def evidence(self) -> Evidence:
+    def as_evidence(self) -> Evidence:
         f = self.forecast
         numbers = {
             "reference_share": round(self.reference_share, 4), "recent_share": round(self.recent_share, 4),
@@ -203,5 +203,7 @@ class UserTrends(BaseModel):
             lines.append(f"- Switch on {s.date}: {', '.join(s.from_categories)} → {', '.join(s.to_categories)}.")
         return "\n".join(lines)
 
+    @property
     def evidence(self) -> list[Evidence]:
-        return [c.evidence() for c in self.categories] if self.ok else []
+        """One ``ev:trend:<category>`` record per category (none when the history is insufficient)."""
+        return [c.as_evidence() for c in self.categories] if self.ok else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,8 +14,7 @@ from evorec.errors import NotFoundError
 from evorec.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # chroma is slow to import: commands import the store lazily
-    from evorec.tools.store.history import HistoryStore
-    from evorec.tools.store.records import CategoryCounts
+    from evorec.tools import CategoryCounts, HistoryStore
 
 out = Console()
 err = Console(stderr=True)
@@ -30,7 +29,7 @@ def _settings(home: Path | None, dataset: str | None = None) -> Settings:
 
 
 def _open_ingested(settings: Settings) -> HistoryStore:
-    from evorec.tools.store.history import HistoryStore, ingested_datasets
+    from evorec.tools import HistoryStore, ingested_datasets
 
     hint = f"run: evorec ingest --dataset {settings.dataset}"
     if settings.dataset not in ingested_datasets(settings):
@@ -74,8 +73,7 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
     ) -> None:
         """Load a dataset and upsert its items and events into the history store (idempotent, resumable)."""
-        from evorec.tools.data.loader import load_dataset
-        from evorec.tools.store.history import HistoryStore
+        from evorec.tools import HistoryStore, load_dataset
 
         settings = _settings(home, dataset)
         ds = load_dataset(settings.dataset, path=path, settings=settings)
@@ -87,6 +85,8 @@ def register(app: typer.Typer) -> None:
         t.add_row("items (embedded now)", f"{report.items_total} ({report.items_embedded})")
         t.add_row("events written / already there", f"{report.events_written} / {report.events_skipped}")
         t.add_row("users", str(report.users_touched))
+        if report.events_forgotten:
+            t.add_row("left out", f"{report.events_forgotten} events of forgotten users")
         if report.replaced:
             t.add_row("replaced", "the store held another version of this dataset and was rebuilt")
         t.add_row("time", f"{report.seconds:.1f} s")
@@ -167,8 +167,7 @@ def register(app: typer.Typer) -> None:
         """Write a synthetic dataset with planted interest drift (generic CSV + drifts.json ground truth)."""
         from collections import Counter
 
-        from evorec.tools.data.loader import synthetic_dir
-        from evorec.tools.data.synthetic import generate_synthetic, load_truth
+        from evorec.tools import generate_synthetic, load_truth, synthetic_dir
 
         settings = get_settings().with_overrides(home=home, synthetic_seed=seed)
         target = out_dir or synthetic_dir(settings)
@@ -183,15 +182,14 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def info(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
         """What is ingested and where: store location, datasets and counts, generated data, artifacts."""
-        from evorec.tools.data.loader import synthetic_dir
-        from evorec.tools.store.client import location
-        from evorec.tools.store.history import HistoryStore, ingested_datasets
+        from evorec.tools import HistoryStore, ingested_datasets, synthetic_dir
+        from evorec.tools import store_location as location
 
         settings = _settings(home)
         stats = [HistoryStore.open(settings, name).stats() for name in ingested_datasets(settings)]
         artifacts = sorted(p.name for p in settings.artifacts_root.iterdir() if p.is_dir()) \
             if settings.artifacts_root.is_dir() else []
-        facts = {
+        facts: dict[str, Any] = {
             "home": str(settings.home), "store": f"{settings.chroma_mode} {location(settings)}",
             "default_dataset": settings.dataset,
             "synthetic_data": str(synthetic_dir(settings)) if (synthetic_dir(settings) / "drifts.json").is_file()
@@ -207,7 +205,7 @@ def register(app: typer.Typer) -> None:
         for key, value in facts.items():
             if key != "artifacts":
                 t.add_row(key, str(value))
-        for a, files in facts["artifacts"].items():  # type: ignore[union-attr]
+        for a, files in facts["artifacts"].items():
             t.add_row(f"artifacts/{a}", ", ".join(files) or "(empty)")
         out.print(t)
         d = Table(title="ingested datasets")
