@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 from bench_backends import tree_cpu_s, tree_rss_mib  # same folder
 
-from evorec.agent.service import LLM_TOOLS
-from evorec.agent.toolkit import tool_specs
+from evorec.agent.llm_tools import LLM_TOOLS
+from evorec.agent.tool_calls import tool_specs
 from evorec.prompts import load_prompt
 from evorec.serving.llm.launcher import ManagedServer, start_local_server, stop_process
 from evorec.serving.llm.vllm import config_from_settings, start_vllm

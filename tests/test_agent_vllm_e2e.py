@@ -15,12 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_agent_fixtures import SmallToolbox
 from test_agent_llm_e2e import assert_shipped_answer_is_true, describe
 
 from evorec.agent.llm import OpenAIChatModel
-from evorec.agent.service import LLM_TOOLS, AgentService
-from evorec.agent.toolkit import tool_specs
+from evorec.agent.llm_tools import LLM_TOOLS
+from evorec.agent.service import AgentService
+from evorec.agent.tool_calls import tool_specs
+from evorec.evals.toolbox_double import ToolboxDouble
 from evorec.prompts import load_prompt
 from evorec.serving.llm.launcher import LLMEndpoint, warm_up
 from evorec.settings import Settings
@@ -39,7 +40,7 @@ def warm_endpoint(vllm_endpoint: LLMEndpoint) -> LLMEndpoint:
 def service(warm_endpoint: LLMEndpoint, tmp_path: Path) -> AgentService:
     llm = OpenAIChatModel(warm_endpoint.base_url, warm_endpoint.model, timeout_s=CALL_TIMEOUT_S)
     # no turn budget: on a loaded CI box a repair round must still run rather than fall back
-    return AgentService(SmallToolbox(), Settings(home=tmp_path / "home"), llm=llm, llm_max_items=3,
+    return AgentService(ToolboxDouble(), Settings(home=tmp_path / "home"), llm=llm, llm_max_items=3,
                         turn_budget_s=None)
 
 
