@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     threadpool_limits(1)
     from evorec.evals.agent_eval import load_scenarios
-    from evorec.serving.cli.commands.chat import agent_runtime, settings_for
+    from evorec.serving.cli.runtime import agent_runtime, settings_for
 
     scenarios = [s for s in load_scenarios() if len(s.turns) == 1 and not s.inject][: args.turns]
     settings = settings_for(args.llm, args.dataset)

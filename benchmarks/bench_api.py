@@ -47,7 +47,8 @@ def ensure_prepared(home: Path) -> None:
     if marker.is_file():
         return
     console.print(f"preparing {home} (generate, ingest, train, fit fusion) ...")
-    subprocess.run([sys.executable, "-m", "evorec.serving.api.prepare", "--dataset", "synthetic"], check=True,
+    subprocess.run([sys.executable, "-m", "evorec.serving.cli.main", "train", "--ingest", "--dataset", "synthetic"],
+                   check=True,
                    env={**os.environ, "EVOREC_HOME": str(home), "EVOREC_DATASET": "synthetic", "EVOREC_LLM": "none",
                         "EVOREC_THREADS": "1"})
     marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -108,8 +109,8 @@ def main() -> None:
         print(json.dumps(baseline(home, args.duration, args.k)))
         return
 
-    from evorec.serving.api.live import LiveServer
-    from evorec.serving.api.loadgen import run_load
+    from harness.live_server import LiveServer
+    from harness.loadgen import run_load
 
     ensure_prepared(home)
     levels = [int(x) for x in args.levels.split(",") if x.strip()]

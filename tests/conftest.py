@@ -39,7 +39,7 @@ from evorec.tools.data.synthetic import PlantedDrift, generate_synthetic, load_g
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
-    from evorec.serving.api.services import Services
+    from evorec.serving.api.engines import Engines
     from evorec.serving.llm.launcher import LLMEndpoint
 
 SMALL_SYNTHETIC = {"seed": 11, "n_users": 60, "n_items": 150}
@@ -114,14 +114,14 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
 
 
 @pytest.fixture(scope="session")
-def api_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
+def api_services(tmp_path_factory: pytest.TempPathFactory) -> Engines:
     from test_api_fixtures import build_services
 
     return build_services(tmp_path_factory.getbasetemp() / "api-engines")
 
 
 @pytest.fixture(scope="module")
-def api_client(api_services: Services) -> TestClient:
+def api_client(api_services: Engines) -> TestClient:
     from fastapi.testclient import TestClient
     from test_api_fixtures import make_app
 

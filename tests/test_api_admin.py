@@ -9,13 +9,13 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from test_api_fixtures import known_users, make_app
 
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 
 ADMIN = {"Authorization": "Bearer root-key"}
 
 
 @pytest.fixture(scope="module")
-def client(api_services: Services) -> TestClient:
+def client(api_services: Engines) -> TestClient:
     return TestClient(make_app(api_services, api_keys="user-key", admin_key=SecretStr("root-key")))
 
 
@@ -45,7 +45,7 @@ def test_a_failing_job_reports_failure_with_its_log(client: TestClient) -> None:
 
 
 @pytest.mark.slow
-def test_retrain_succeeds_and_serving_reloads(client: TestClient, api_services: Services) -> None:
+def test_retrain_succeeds_and_serving_reloads(client: TestClient, api_services: Engines) -> None:
     forecaster = api_services.settings.artifacts_dir("synthetic") / "forecaster"
     before = {p: p.stat().st_mtime for p in forecaster.rglob("*") if p.is_file()}
     old_toolbox = api_services.toolbox

@@ -9,8 +9,8 @@ from test_api_fixtures import make_app
 
 from evorec.errors import InvalidRequestError
 from evorec.serving.api.auth import KeyRing, parse_api_keys
+from evorec.serving.api.engines import Engines
 from evorec.serving.api.server import effective_host
-from evorec.serving.api.services import Services
 from evorec.settings import Settings
 
 
@@ -38,7 +38,7 @@ def test_keyring_lookup(tmp_path) -> None:
 
 
 @pytest.fixture(scope="module")
-def keyed_client(api_services: Services) -> TestClient:
+def keyed_client(api_services: Engines) -> TestClient:
     app = make_app(api_services, api_keys="open,limited:alice", admin_key=SecretStr("root"))
     return TestClient(app, raise_server_exceptions=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from test_api_fixtures import known_users, parse_sse
 
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 
 
 def _turn(api_client: TestClient, user: str, message: str, session_id: str | None = None) -> list[tuple[str, dict]]:
@@ -16,7 +16,7 @@ def _turn(api_client: TestClient, user: str, message: str, session_id: str | Non
     return parse_sse(r.text)
 
 
-def test_chat_streams_tools_then_final(api_client: TestClient, api_services: Services) -> None:
+def test_chat_streams_tools_then_final(api_client: TestClient, api_services: Engines) -> None:
     user = known_users(api_services, 3)[2]
     events = _turn(api_client, user, "What should I watch next, and why?")
     kinds = [k for k, _ in events]
@@ -47,7 +47,7 @@ def test_chat_streams_tools_then_final(api_client: TestClient, api_services: Ser
     assert api_client.delete(f"/v1/sessions/{session_id}").status_code == 404
 
 
-def test_session_is_bound_to_its_user(api_client: TestClient, api_services: Services) -> None:
+def test_session_is_bound_to_its_user(api_client: TestClient, api_services: Engines) -> None:
     a, b = known_users(api_services, 2)
     events = _turn(api_client, a, "something light")
     sid = events[0][1]["session_id"]

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from evorec.errors import ArtifactError, InvalidRequestError, NotFoundError, StoreUnavailableError
 from evorec.serving.api import create_app
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 from evorec.settings import Settings
 
 
@@ -59,7 +59,7 @@ def test_unknown_route_and_method_are_json(client: TestClient) -> None:
     assert r.status_code == 405 and r.json()["error"]["code"] == 405
 
 
-def test_store_down_is_503_and_health_says_why(api_services: Services) -> None:
+def test_store_down_is_503_and_health_says_why(api_services: Engines) -> None:
     # the prepared home, but the store in http mode on a port where nothing listens: unreachable
     prepared = api_services.settings
     settings = prepared.model_copy(update={"chroma_mode": "http", "chroma_host": "127.0.0.1", "chroma_port": 9})

@@ -7,16 +7,16 @@ from collections import Counter
 from fastapi.testclient import TestClient
 from test_api_fixtures import known_users
 
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 from evorec.tools.data.loader import load_dataset
 
 
-def _artifact_state(api_services: Services) -> dict[str, float]:
+def _artifact_state(api_services: Engines) -> dict[str, float]:
     root = api_services.settings.artifacts_dir("synthetic")
     return {str(p): p.stat().st_mtime for p in root.rglob("*") if p.is_file()} if root.exists() else {}
 
 
-def test_burst_in_a_new_category_changes_the_next_answer(api_client: TestClient, api_services: Services) -> None:
+def test_burst_in_a_new_category_changes_the_next_answer(api_client: TestClient, api_services: Engines) -> None:
     ds = load_dataset("synthetic", settings=api_services.settings)
     user = known_users(api_services, 4)[3]
     mine = ds.user_events(user)
@@ -47,7 +47,7 @@ def test_burst_in_a_new_category_changes_the_next_answer(api_client: TestClient,
     assert _artifact_state(api_services) == artifacts  # no retraining happened
 
 
-def test_resending_a_batch_never_duplicates(api_client: TestClient, api_services: Services) -> None:
+def test_resending_a_batch_never_duplicates(api_client: TestClient, api_services: Engines) -> None:
     user = known_users(api_services, 5)[4]
     ds = load_dataset("synthetic", settings=api_services.settings)
     items = list(ds.items["item_id"][:5])

@@ -22,10 +22,10 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from harness.live_server import free_port
 
 from evorec.serving.api import create_app
-from evorec.serving.api.live import free_port
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 from evorec.settings import Settings
 
 # Synthetic v2 has 70-90 events per user: on a 120-item catalog most validation targets were already seen,
@@ -40,7 +40,7 @@ def api_settings(home: Path, **overrides: Any) -> Settings:
     return Settings(home=home, dataset="synthetic", chroma_mode="embedded", llm="none", threads=1, **overrides)
 
 
-def build_services(root: Path) -> Services:
+def build_services(root: Path) -> Engines:
     """The real engines over a small synthetic dataset, under ``root`` (built once per process):
     generated data, ingested store, trained forecaster (2 epochs), fitted fusion ranker."""
     with _lock:
@@ -52,19 +52,19 @@ def build_services(root: Path) -> Services:
             prepare_small(settings)
             toolbox = Toolbox.open(settings, "synthetic")
             agent = AgentService(toolbox, settings)
-            _built["services"] = Services(settings, toolbox=toolbox, agent=agent)
+            _built["services"] = Engines(settings, toolbox=toolbox, agent=agent)
         return _built["services"]
 
 
 def prepare_small(settings: Settings) -> None:
-    from evorec.serving.api.prepare import prepare
     from evorec.tools.data.synthetic import generate_synthetic
+    from evorec.tools.training import PrepareOptions, prepare
 
     generate_synthetic(settings.data_dir / "synthetic", seed=settings.synthetic_seed, **API_SYNTHETIC)
-    prepare(settings, "synthetic", epochs=2)
+    prepare(settings, PrepareOptions(dataset="synthetic", epochs=2))
 
 
-def known_users(services: Services, n: int = 5) -> list[str]:
+def known_users(services: Engines, n: int = 5) -> list[str]:
     from evorec.tools.data.loader import load_dataset
 
     ds = load_dataset("synthetic", settings=services.settings)
@@ -94,7 +94,7 @@ def uvicorn_server(app: FastAPI) -> Iterator[str]:
         thread.join(10)
 
 
-def make_app(services: Services, **overrides: Any) -> FastAPI:
+def make_app(services: Engines, **overrides: Any) -> FastAPI:
     settings = services.settings.model_copy(update=overrides) if overrides else services.settings
     return create_app(settings, services)
 

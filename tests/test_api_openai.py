@@ -8,11 +8,11 @@ import openai
 import pytest
 from test_api_fixtures import known_users, make_app, uvicorn_server
 
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 
 
 @pytest.fixture(scope="module")
-def base_url(api_services: Services) -> Iterator[str]:
+def base_url(api_services: Engines) -> Iterator[str]:
     with uvicorn_server(make_app(api_services)) as url:
         yield url
 
@@ -26,7 +26,7 @@ def test_models_lists_evorec(client: openai.OpenAI) -> None:
     assert [m.id for m in client.models.list()] == ["evorec"]
 
 
-def test_non_streaming_completion(client: openai.OpenAI, api_services: Services) -> None:
+def test_non_streaming_completion(client: openai.OpenAI, api_services: Engines) -> None:
     user = known_users(api_services, 1)[0]
     resp = client.chat.completions.create(model="evorec", user=user,
                                           messages=[{"role": "user", "content": "What should I watch next?"}])
@@ -38,7 +38,7 @@ def test_non_streaming_completion(client: openai.OpenAI, api_services: Services)
         assert item["title"] in text
 
 
-def test_streaming_completion_with_user_header(client: openai.OpenAI, api_services: Services) -> None:
+def test_streaming_completion_with_user_header(client: openai.OpenAI, api_services: Engines) -> None:
     user = known_users(api_services, 2)[1]
     stream = client.chat.completions.create(model="evorec", stream=True, extra_headers={"X-Evorec-User": user},
                                             messages=[{"role": "system", "content": "be brief"},

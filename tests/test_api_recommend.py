@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from test_api_fixtures import known_users
 
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 
 
-def test_known_user_gets_grounded_ranked_items(api_client: TestClient, api_services: Services) -> None:
+def test_known_user_gets_grounded_ranked_items(api_client: TestClient, api_services: Engines) -> None:
     user = known_users(api_services, 1)[0]
     r = api_client.post("/v1/recommend", json={"user_id": user, "k": 5, "llm": False})
     assert r.status_code == 200, r.text
@@ -27,7 +27,7 @@ def test_known_user_gets_grounded_ranked_items(api_client: TestClient, api_servi
     assert body["interest_summary"]
 
 
-def test_constraints_are_applied_exactly(api_client: TestClient, api_services: Services) -> None:
+def test_constraints_are_applied_exactly(api_client: TestClient, api_services: Engines) -> None:
     user = known_users(api_services, 2)[1]
     first = api_client.post("/v1/recommend", json={"user_id": user, "k": 10}).json()
     banned = first["items"][0]["categories"][0]
@@ -46,7 +46,7 @@ def test_unknown_user_gets_cold_start(api_client: TestClient) -> None:
     assert r.json()["cold_start"] is True and len(r.json()["items"]) == 3
 
 
-def test_answers_are_counted_in_metrics(api_client: TestClient, api_services: Services) -> None:
+def test_answers_are_counted_in_metrics(api_client: TestClient, api_services: Engines) -> None:
     user = known_users(api_services, 1)[0]
     api_client.post("/v1/recommend", json={"user_id": user, "k": 2})
     text = api_client.get("/metrics").text

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.live_server import LiveServer, free_port
+from harness.loadgen import run_load
 from test_api_fixtures import make_app, parse_sse, uvicorn_server
 
-from evorec.serving.api.live import LiveServer, free_port
-from evorec.serving.api.loadgen import run_load
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 from evorec.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str],
 # ------------------------------------------------------------------ schemathesis
 
 
-def test_schemathesis_finds_no_server_errors(api_services: Services, tmp_path: Path) -> None:
+def test_schemathesis_finds_no_server_errors(api_services: Engines, tmp_path: Path) -> None:
     with uvicorn_server(make_app(api_services)) as url:
         cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{url}/openapi.json",
                "--checks", "not_a_server_error", "--max-examples", "12", "--seed", "7",

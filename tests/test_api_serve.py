@@ -9,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.live_server import LiveServer, free_port
 
 from evorec.errors import InvalidRequestError
-from evorec.serving.api.live import LiveServer, free_port
 from evorec.serving.api.server import serve
 from evorec.settings import Settings
 

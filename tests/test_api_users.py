@@ -7,11 +7,11 @@ import io
 from fastapi.testclient import TestClient
 from test_api_fixtures import known_users, parse_sse
 
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 from evorec.tools.store.client import collection_names, get_client
 
 
-def test_interests_json(api_client: TestClient, api_services: Services) -> None:
+def test_interests_json(api_client: TestClient, api_services: Engines) -> None:
     for other in [*known_users(api_services, 12)[8:], "cold-start-user"]:
         r = api_client.get(f"/v1/users/{other}/interests")
         assert r.status_code == 200, (other, r.text)
@@ -24,7 +24,7 @@ def test_interests_json(api_client: TestClient, api_services: Services) -> None:
     assert body["trends"]
 
 
-def test_interests_chart_is_a_png(api_client: TestClient, api_services: Services) -> None:
+def test_interests_chart_is_a_png(api_client: TestClient, api_services: Engines) -> None:
     import matplotlib.image as mpimg
 
     user = known_users(api_services, 1)[0]
@@ -38,7 +38,7 @@ def test_interests_chart_is_a_png(api_client: TestClient, api_services: Services
     assert cold.status_code == 200 and cold.content[:4] == b"\x89PNG"
 
 
-def test_forget_user_removes_everything(api_client: TestClient, api_services: Services) -> None:
+def test_forget_user_removes_everything(api_client: TestClient, api_services: Engines) -> None:
     user = known_users(api_services, 8)[7]
     chat = parse_sse(api_client.post("/v1/chat", json={"user_id": user, "message": "what next?"}).text)
     session_id = chat[0][1]["session_id"]

@@ -1,6 +1,6 @@
 """Retraining learns from the store: events added at run time (Toolbox.add_events, i.e. POST /v1/events) and
 users forgotten since ingest reach the trained artifacts, which still load and match; the admin job's path
-(delta file + ``prepare --delta``) composes the same data; the API's warm start."""
+(delta file + ``evorec train --delta``) composes the same data; the API's warm start."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import pytest
 import torch
 
 from evorec.errors import ArtifactError
-from evorec.serving.api.prepare import prepare
 from evorec.settings import Settings
 from evorec.tools.constraints import Constraints
 from evorec.tools.data.loader import load_dataset
@@ -33,6 +32,7 @@ from evorec.tools.forecast.training_data import (
 from evorec.tools.ranking.training import read_fusion_manifest
 from evorec.tools.store.history import HistoryStore
 from evorec.tools.toolbox import Toolbox
+from evorec.tools.training import PrepareOptions, prepare
 
 TINY = {"hidden": 16, "blocks": 1, "heads": 1}
 NEW_USER = "added-at-run-time"
@@ -47,7 +47,8 @@ def env(tmp_path_factory: pytest.TempPathFactory, synthetic_dir: Path) -> Iterat
                         threads=1, device="cpu")
     ds = load_dataset("synthetic", path=synthetic_dir, settings=settings)
     HistoryStore.open(settings, ds.name).ingest(ds, progress=False)
-    prepare(settings, "synthetic", path=synthetic_dir, ingest=False, epochs=2, config=TINY)
+    retrain = PrepareOptions(dataset="synthetic", path=synthetic_dir, ingest=False, epochs=2, config=TINY)
+    prepare(settings, retrain)
     tb = Toolbox.open(settings, data=ds)
     users = sorted(ds.interactions["user_id"].unique())
     known, forgotten = users[0], users[1]
@@ -58,7 +59,7 @@ def env(tmp_path_factory: pytest.TempPathFactory, synthetic_dir: Path) -> Iterat
     assert tb.add_events(added).events_written == 7
     n_forgotten = tb.delete_user(forgotten).events_deleted
     assert n_forgotten > 0
-    report = prepare(settings, "synthetic", path=synthetic_dir, ingest=False, epochs=2, config=TINY)
+    report = prepare(settings, retrain)
     facts = {"known": known, "forgotten": forgotten, "n_forgotten": n_forgotten, "report": report,
              "known_before": len(ds.user_events(known))}
     yield settings, ds, facts
@@ -111,16 +112,16 @@ def test_toolbox_reopens_on_the_retrained_artifacts(env: tuple[Settings, Dataset
 def test_admin_retrain_job_trains_on_the_added_events(env: tuple[Settings, Dataset, dict], tmp_path: Path) -> None:
     """POST /v1/admin/retrain's job: the serving process writes the store's delta, the job process trains from it
     (never opening the embedded store), and serving reloads on artifacts that include the added events."""
+    from evorec.serving.api.engines import Engines
     from evorec.serving.api.jobs import RetrainJobs
     from evorec.serving.api.protocol import RetrainRequest
-    from evorec.serving.api.services import Services
 
     settings, ds, f = env
     delta = delta_from_store(settings, ds, HistoryStore.open(settings, ds.name))
     path = tmp_path / "job.delta.json"
     path.write_text(delta.model_dump_json())
     assert compose(ds, read_delta(path)).fingerprint() == read_manifest(settings, ds.name).fingerprint
-    services = Services(settings.with_overrides(dataset="synthetic"), warm_store=False)
+    services = Engines(settings.with_overrides(dataset="synthetic"), warm_store=False)
     try:
         old = services.toolbox
         jobs = RetrainJobs(services.settings, services)
@@ -142,10 +143,10 @@ def test_admin_retrain_job_trains_on_the_added_events(env: tuple[Settings, Datas
 
 
 def test_warm_start_loads_every_event(env: tuple[Settings, Dataset, dict]) -> None:
-    from evorec.serving.api.services import Services
+    from evorec.serving.api.engines import Engines
 
     settings, _, f = env
-    services = Services(settings)
+    services = Engines(settings)
     try:
         assert services.warm_up() and services.opened
         tb = services.toolbox

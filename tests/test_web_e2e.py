@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_api_fixtures import known_users, make_app, uvicorn_server
 
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 
 CHROMIUM = Path(os.environ.get("EVOREC_CHROMIUM", "/usr/bin/chromium"))
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -26,13 +26,13 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(),
 
 
 @pytest.fixture(scope="module")
-def base_url(api_services: Services) -> Iterator[str]:
+def base_url(api_services: Engines) -> Iterator[str]:
     with uvicorn_server(make_app(api_services)) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def user(api_services: Services) -> str:
+def user(api_services: Engines) -> str:
     return known_users(api_services, 1)[0]
 
 

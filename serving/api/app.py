@@ -15,12 +15,22 @@ from fastapi import FastAPI
 
 from evorec import __version__
 from evorec.serving.api.auth import KeyRing
+from evorec.serving.api.engines import Engines
 from evorec.serving.api.errors import install_error_handlers
 from evorec.serving.api.jobs import RetrainJobs
 from evorec.serving.api.metrics import ApiMetrics, install_metrics
 from evorec.serving.api.responses import SafeJSONResponse
-from evorec.serving.api.routes import admin, chat, events, health, openai_compat, recommend, sessions, users, web
-from evorec.serving.api.services import Services
+from evorec.serving.api.routes import (
+    admin,
+    chat,
+    event_ingest,
+    health,
+    openai_compat,
+    recommend,
+    sessions,
+    users,
+    web,
+)
 from evorec.settings import Settings, get_settings
 
 log = logging.getLogger("evorec.api")
@@ -31,9 +41,9 @@ OpenAI-compatible chat-completions facade (model `evorec`), adaptive event inges
 trends and charts, user erasure, admin retraining, health and Prometheus metrics."""
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, services: Engines | None = None) -> FastAPI:
     settings = settings or get_settings()
-    services = services or Services(settings)
+    services = services or Engines(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -52,7 +62,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.jobs = RetrainJobs(settings, services)
     install_error_handlers(app)
     install_metrics(app, app.state.metrics)
-    for module in (health, recommend, chat, sessions, openai_compat, events, users, admin, web):
+    for module in (health, recommend, chat, sessions, openai_compat, event_ingest, users, admin, web):
         app.include_router(module.router)
     if not app.state.keyring.enabled:
         log.warning("no API keys configured (EVOREC_API_KEYS): the API is open; serve it on 127.0.0.1 only")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
-from evorec.serving.api.services import Services
 
 
-def get_services(request: Request) -> Services:
+def get_services(request: Request) -> Engines:
     return request.app.state.services
 
 

@@ -2,7 +2,7 @@
 
 The job trains on the dataset plus what the history store learned since ingest (events added through
 ``/v1/events``, users forgotten): this process, which owns the store, writes that difference to
-``HOME/jobs/inputs/<job>.delta.json`` and the job reads it (``prepare --delta``), so an embedded Chroma
+``HOME/jobs/inputs/<job>.delta.json`` and the job reads it (``evorec train --delta``), so an embedded Chroma
 directory is never opened by two processes. Job records are JSON files under ``HOME/jobs/`` so any worker
 can report any job's status. When a job succeeds, the serving engines are reopened on the new artifacts.
 """
@@ -19,8 +19,8 @@ import uuid
 from pathlib import Path
 
 from evorec.errors import EvorecError, NotFoundError
+from evorec.serving.api.engines import Engines
 from evorec.serving.api.protocol import RetrainJob, RetrainRequest
-from evorec.serving.api.services import Services
 from evorec.settings import Settings
 
 log = logging.getLogger("evorec.api")
@@ -33,7 +33,7 @@ class JobConflictError(EvorecError):
 
 
 def train_command(dataset: str, req: RetrainRequest, delta: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "evorec.serving.api.prepare", "--no-ingest", "--dataset", dataset,
+    cmd = [sys.executable, "-m", "evorec.serving.cli.main", "train", "--json", "--dataset", dataset,
            "--delta", str(delta), "--seed", str(req.seed)]
     if req.epochs is not None:
         cmd += ["--epochs", str(req.epochs)]
@@ -41,7 +41,7 @@ def train_command(dataset: str, req: RetrainRequest, delta: Path) -> list[str]:
 
 
 class RetrainJobs:
-    def __init__(self, settings: Settings, services: Services) -> None:
+    def __init__(self, settings: Settings, services: Engines) -> None:
         self.settings = settings
         self.services = services
         self.dir = settings.home / "jobs"
@@ -57,17 +57,10 @@ class RetrainJobs:
     def _write_delta(self, dataset: str, path: Path) -> int:
         """The store's difference from the dataset files, taken now through this process's store; returns how
         many added events it holds."""
-        from evorec.tools.forecast.training_data import delta_from_store, ingested_base
-        from evorec.tools.store.history import HistoryStore
+        from evorec.tools.training import write_store_delta
 
-        store = (self.services.toolbox.store if dataset == self.settings.dataset
-                 else HistoryStore.open(self.settings, dataset))
-        delta = delta_from_store(self.settings, ingested_base(self.settings, store, dataset), store)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(delta.model_dump_json())
-        tmp.replace(path)
-        return delta.n_added
+        store = self.services.toolbox.store if dataset == self.settings.dataset else None
+        return write_store_delta(self.settings, dataset, path, store)
 
     def _save(self, job: RetrainJob) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

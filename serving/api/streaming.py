@@ -17,10 +17,10 @@ from pydantic import BaseModel
 from evorec.agent.answer import Recommendations
 from evorec.agent.events import AgentEvent
 from evorec.errors import EvorecError, LLMUnavailableError
-from evorec.serving.api import answering
+from evorec.serving.api.engines import Engines
 from evorec.serving.api.errors import error_body
+from evorec.serving.api.llm_fallback import recommend_with_fallback
 from evorec.serving.api.metrics import ApiMetrics
-from evorec.serving.api.services import Services
 
 log = logging.getLogger("evorec.api")
 
@@ -43,7 +43,7 @@ def _error(status: int, message: str, kind: str) -> StreamItem:
     return StreamItem(kind="error", payload=error_body(status, message, kind))
 
 
-def chat_turn(services: Services, metrics: ApiMetrics, endpoint: str, session_id: str, user_id: str,
+def chat_turn(services: Engines, metrics: ApiMetrics, endpoint: str, session_id: str, user_id: str,
               message: str) -> Iterator[StreamItem]:
     agent = services.agent
     final_seen = False
@@ -65,7 +65,7 @@ def chat_turn(services: Services, metrics: ApiMetrics, endpoint: str, session_id
             return
         log.warning("LLM failed mid-stream, answering plan-first: %s", e)
         session = agent.get_session(session_id)
-        answer = answering.recommend(services, user_id, session.constraints, use_llm=False)
+        answer = recommend_with_fallback(services, user_id, session.constraints, use_llm=False)
         answer = answer.model_copy(update={"degraded": True, "degraded_reason": answer.degraded_reason or str(e)})
         metrics.observe_answer(endpoint, True, answer.llm_calls, answer.tool_calls)
         yield _item(AgentEvent(type="final", recommendations=answer))

@@ -38,6 +38,7 @@ _register_commands()
 
 def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
     try:
         app()
     except EvorecError as e:

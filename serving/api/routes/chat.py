@@ -15,16 +15,16 @@ from fastapi.responses import StreamingResponse
 from evorec.errors import NotFoundError
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
+from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import ChatRequest, new_session_id
-from evorec.serving.api.services import Services
 from evorec.serving.api.sse import SSE_HEADERS, sse
 from evorec.serving.api.streaming import chat_turn
 
 router = APIRouter(tags=["chat"])
 
 
-def ensure_session_owner(services: Services, session_id: str, user_id: str) -> None:
+def ensure_session_owner(services: Engines, session_id: str, user_id: str) -> None:
     """A session is bound to one user for life; refuse (before streaming starts) to mix users."""
     try:
         session = services.agent.get_session(session_id)
@@ -41,7 +41,7 @@ def ensure_session_owner(services: Services, session_id: str, user_id: str) -> N
                         403: {"description": "Key may not act for this user"},
                         409: {"description": "Session belongs to another user"}})
 def chat(req: ChatRequest, principal: Principal = Depends(require_principal),
-         services: Services = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics)) -> StreamingResponse:
+         services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics)) -> StreamingResponse:
     check_user(principal, req.user_id)
     session_id = req.session_id or new_session_id()
     ensure_session_owner(services, session_id, req.user_id)

@@ -7,14 +7,14 @@ from fastapi.responses import JSONResponse
 
 from evorec import __version__
 from evorec.serving.api.deps import get_metrics, get_services
-from evorec.serving.api.llm_probe import probe_llm
+from evorec.serving.api.engines import Engines
+from evorec.serving.api.llm_health import probe_llm
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import ComponentHealth, Health
-from evorec.serving.api.services import Services
 
 router = APIRouter(tags=["health"])
 
-def _toolbox_components(services: Services) -> dict[str, ComponentHealth]:
+def _toolbox_components(services: Engines) -> dict[str, ComponentHealth]:
     try:
         report = services.toolbox.health()
     except Exception as e:  # health must answer whatever is broken
@@ -36,7 +36,7 @@ def _toolbox_components(services: Services) -> dict[str, ComponentHealth]:
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-def healthz(request: Request, services: Services = Depends(get_services)) -> JSONResponse:
+def healthz(request: Request, services: Engines = Depends(get_services)) -> JSONResponse:
     settings = services.settings
     components = _toolbox_components(services)
     components["llm"] = probe_llm(settings)

@@ -23,6 +23,7 @@ from evorec.agent.answer import Recommendations
 from evorec.errors import EvorecError, InvalidRequestError
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
+from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import (
     ChatCompletion,
@@ -38,7 +39,6 @@ from evorec.serving.api.protocol import (
 )
 from evorec.serving.api.render import answer_body, answer_text
 from evorec.serving.api.routes.chat import ensure_session_owner
-from evorec.serving.api.services import Services
 from evorec.serving.api.sse import SSE_HEADERS, sse
 from evorec.serving.api.streaming import chat_turn
 
@@ -81,7 +81,7 @@ def list_models(_: Principal = Depends(require_principal)) -> ModelList:
 @router.post("/v1/chat/completions", response_model=ChatCompletion,
              responses={200: {"content": {"text/event-stream": {}}}, 400: {}, 401: {}, 403: {}, 404: {}, 409: {}})
 def chat_completions(req: ChatCompletionRequest, principal: Principal = Depends(require_principal),
-                     services: Services = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
+                     services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
                      x_evorec_user: str | None = Header(None, max_length=128),
                      x_evorec_session: str | None = Header(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"),
                      ) -> ChatCompletion | StreamingResponse:

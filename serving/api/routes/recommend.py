@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from evorec.agent.answer import Recommendations
-from evorec.serving.api import answering
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
+from evorec.serving.api.engines import Engines
+from evorec.serving.api.llm_fallback import recommend_with_fallback
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import RecommendRequest
-from evorec.serving.api.services import Services
 
 router = APIRouter(tags=["recommend"])
 
@@ -20,7 +20,7 @@ ERRORS = {401: {"description": "Missing or invalid API key"}, 403: {"description
 
 @router.post("/v1/recommend", response_model=Recommendations, responses=ERRORS)
 def recommend(req: RecommendRequest, principal: Principal = Depends(require_principal),
-              services: Services = Depends(get_services),
+              services: Engines = Depends(get_services),
               metrics: ApiMetrics = Depends(get_metrics)) -> Recommendations:
     """Ranked items with scores, sources, rationales grounded in evidence, and the interest-evolution summary.
 
@@ -28,7 +28,7 @@ def recommend(req: RecommendRequest, principal: Principal = Depends(require_prin
     the plan-first executor answers and ``degraded`` is set.
     """
     check_user(principal, req.user_id)
-    answer = answering.recommend(services, req.user_id, req.effective_constraints(), explain=req.explain,
-                                 use_llm=req.llm)
+    answer = recommend_with_fallback(services, req.user_id, req.effective_constraints(), explain=req.explain,
+                                     use_llm=req.llm)
     metrics.observe_answer("recommend", answer.degraded, answer.llm_calls, answer.tool_calls)
     return answer

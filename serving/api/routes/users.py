@@ -10,8 +10,8 @@ from evorec.errors import ArtifactError
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.charts import render_interest_png
 from evorec.serving.api.deps import get_services
+from evorec.serving.api.engines import Engines
 from evorec.serving.api.protocol import UserDeleted
-from evorec.serving.api.services import Services
 from evorec.tools.forecast.result import InterestForecast
 from evorec.tools.store.records import UserHistory
 from evorec.tools.trends.results import UserTrends
@@ -31,7 +31,7 @@ class Interests(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def _forecast(services: Services, user_id: str) -> tuple[InterestForecast | None, list[str]]:
+def _forecast(services: Engines, user_id: str) -> tuple[InterestForecast | None, list[str]]:
     try:
         return services.toolbox.forecast_interests(user_id), []
     except ArtifactError as e:
@@ -45,7 +45,7 @@ class UserList(BaseModel):
 
 @router.get("/v1/users", response_model=UserList, responses={401: {}, 503: {}})
 def list_users(limit: int = Query(20, ge=1, le=500), principal: Principal = Depends(require_principal),
-               services: Services = Depends(get_services)) -> UserList:
+               services: Engines = Depends(get_services)) -> UserList:
     """Some user ids to try (the web page's picker). A key restricted to users sees only those."""
     tb = services.toolbox
     if principal.users is not None:
@@ -58,7 +58,7 @@ def list_users(limit: int = Query(20, ge=1, le=500), principal: Principal = Depe
 def history(user_id: str = UserPath, limit: int = Query(50, ge=1, le=5000),
             query: str | None = Query(None, min_length=1, max_length=300,
                                       description="Semantic search inside the history."),
-            principal: Principal = Depends(require_principal), services: Services = Depends(get_services),
+            principal: Principal = Depends(require_principal), services: Engines = Depends(get_services),
             ) -> UserHistory:
     """The user's events from the store, oldest first (or by similarity to ``query``)."""
     check_user(principal, user_id)
@@ -67,7 +67,7 @@ def history(user_id: str = UserPath, limit: int = Query(50, ge=1, le=5000),
 
 @router.get("/v1/users/{user_id}/interests", response_model=Interests, responses={401: {}, 403: {}, 503: {}})
 def interests(user_id: str = UserPath, principal: Principal = Depends(require_principal),
-              services: Services = Depends(get_services)) -> Interests:
+              services: Engines = Depends(get_services)) -> Interests:
     """The user's category trends (statsmodels) and interest forecast (torch) as JSON."""
     check_user(principal, user_id)
     tb = services.toolbox
@@ -80,7 +80,7 @@ def interests(user_id: str = UserPath, principal: Principal = Depends(require_pr
 @router.get("/v1/users/{user_id}/interests.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}, 401: {}, 403: {}, 503: {}})
 def interests_png(user_id: str = UserPath, principal: Principal = Depends(require_principal),
-                  services: Services = Depends(get_services)) -> Response:
+                  services: Engines = Depends(get_services)) -> Response:
     """The interest-evolution chart: category shares over time, forecast with band, trend labels."""
     check_user(principal, user_id)
     tb = services.toolbox
@@ -93,7 +93,7 @@ def interests_png(user_id: str = UserPath, principal: Principal = Depends(requir
 
 @router.delete("/v1/users/{user_id}", response_model=UserDeleted, responses={401: {}, 403: {}, 503: {}})
 def forget_user(user_id: str = UserPath, principal: Principal = Depends(require_principal),
-                services: Services = Depends(get_services)) -> UserDeleted:
+                services: Engines = Depends(get_services)) -> UserDeleted:
     """Forget the user everywhere: events in the store, cached trends/forecasts, chat sessions."""
     check_user(principal, user_id)
     with services.write_lock:

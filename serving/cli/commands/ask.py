@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from evorec.serving.cli.commands.chat import DatasetOpt, LlmOpt, agent_runtime, console, render_answer, settings_for
+from evorec.serving.cli.output import console, render_answer
+from evorec.serving.cli.runtime import DatasetOpt, LlmOpt, agent_runtime, settings_for
 from evorec.tools.constraints import Constraints
 
 

@@ -72,9 +72,10 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="Port for --serve (default settings.port).")] = None,
     ) -> None:
         """Run the whole pipeline on the synthetic dataset with planted interest drift, then serve it."""
-        from evorec.serving.api.prepare import prepare
-        from evorec.serving.cli.commands.chat import agent_runtime, render_answer, settings_for
+        from evorec.serving.cli.output import render_answer
+        from evorec.serving.cli.runtime import agent_runtime, settings_for
         from evorec.tools.constraints import Constraints
+        from evorec.tools.training import PrepareOptions, prepare
         from evorec.tools.trends.plots import plot_user_trends
 
         settings = settings_for(llm, "synthetic")
@@ -82,7 +83,8 @@ def register(app: typer.Typer) -> None:
         if not retrain and _prepared(settings, "synthetic"):
             console.print(f"store and artifacts under {settings.home} are up to date (use --retrain to rebuild)")
         else:
-            report = prepare(settings, "synthetic", progress=True, say=lambda m: console.print(m, highlight=False))
+            report = prepare(settings, PrepareOptions(dataset="synthetic", progress=True),
+                             say=lambda m: console.print(m, highlight=False))
             console.print(f"prepared in {sum(report.seconds.values()):.0f}s: {report.seconds}")
 
         showcase = _showcase_users(settings, users)

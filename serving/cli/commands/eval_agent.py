@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from evorec.serving.cli.commands.chat import DatasetOpt, LlmOpt, agent_runtime, settings_for
+from evorec.serving.cli.runtime import DatasetOpt, LlmOpt, agent_runtime, settings_for
 
 console = Console()
 

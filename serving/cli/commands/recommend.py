@@ -1,5 +1,4 @@
-"""``evorec recommend USER``: the fused ranked list with scores, sources and template rationales;
-``evorec train-fusion``: fit the fusion ranker's weights on the validation split."""
+"""``evorec recommend USER``: the fused ranked list with scores, sources and template rationales."""
 
 from __future__ import annotations
 
@@ -60,25 +59,6 @@ def register(app: typer.Typer) -> None:
             typer.echo(ranked.model_dump_json(indent=2))
         else:
             _print(ranked, tb.fusion_info)
-
-    @app.command("train-fusion")
-    def train_fusion(
-        dataset: Annotated[str | None, typer.Option(help="Dataset (default settings.dataset).")] = None,
-        path: Annotated[Path | None, typer.Option(help="Dataset directory (needed for csv).")] = None,
-        seed: Annotated[int, typer.Option(help="Random seed (holdout split, sampling).")] = 0,
-        trends: Annotated[bool, typer.Option("--trends/--no-trends", help="Trend-label features (statsmodels fits "
-                                                                         "per validation user).")] = True,
-    ) -> None:
-        """Fit the fusion ranker alone, on the data the current forecaster was trained on (`evorec train` does this
-        after every forecaster training; this refits, e.g. with --no-trends)."""
-        from evorec.serving.api.prepare import prepare
-        from evorec.serving.cli.commands.train import print_training_report
-        from evorec.tools.ranking.training import fusion_dir
-
-        settings = get_settings().with_overrides(dataset=dataset)
-        report = prepare(settings, settings.dataset, path=path, ingest=False, train=False, fusion=True, seed=seed,
-                         fusion_trends=trends, progress=True, say=lambda m: err.print(m, highlight=False))
-        print_training_report(report, fusion_dir(settings, report.dataset))
 
 
 def _print(r: RankedList, fusion: dict) -> None:

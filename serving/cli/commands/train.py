@@ -1,8 +1,10 @@
 """``evorec train``: train everything serving needs — the interest forecaster, then the fusion ranker on its scores —
-on the dataset plus the events added to the history store since ingest."""
+on the dataset plus the events added to the history store since ingest; ``evorec train-fusion``: the fusion ranker
+alone. Both run :func:`evorec.tools.training.prepare`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +15,7 @@ from rich.table import Table
 from evorec.settings import get_settings
 
 if TYPE_CHECKING:
-    from evorec.serving.api.prepare import PrepareReport
+    from evorec.tools.training import PrepareReport
 
 console = Console(stderr=True)
 
@@ -38,20 +40,51 @@ def register(app: typer.Typer) -> None:
                                                    help="Train on the dataset files plus the events added to the "
                                                         "history store since ingest (default), or the files "
                                                         "alone.")] = True,
+        ingest: Annotated[bool, typer.Option("--ingest/--no-ingest", help="Ingest the dataset into the history "
+                                             "store first (as `evorec ingest`).")] = False,
+        delta: Annotated[Path | None, typer.Option(help="The store's difference from the dataset files, as a JSON "
+                                                        "file the API's retrain job writes; the store is then not "
+                                                        "opened.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Log progress as plain lines and end with the report's "
+                                              "summary as one JSON line (the retrain job's log).")] = False,
     ) -> None:
         """Train the temporal interest forecaster, then fit the fusion ranker on its scores; artifacts go to
         EVOREC_HOME/artifacts/<dataset>/{forecaster,fusion}."""
         from evorec.errors import InvalidRequestError
-        from evorec.serving.api.prepare import prepare
-        from evorec.tools.forecast.artifacts import artifacts_path
+        from evorec.tools.training import PrepareOptions, prepare
 
         if device not in (None, "auto", "cpu", "cuda"):
             raise InvalidRequestError(f"--device must be auto, cpu or cuda, not {device!r}")
+        if delta is not None and not delta.is_file():
+            raise InvalidRequestError(f"--delta {delta}: no such file")
         settings = get_settings().with_overrides(dataset=dataset, device=device, threads=threads)
-        report = prepare(settings, settings.dataset, path=path, ingest=False, train=True, fusion=fusion,
-                         store_events=store_events, epochs=epochs, seed=seed, device=device, text=text,
-                         progress=True, say=lambda m: console.print(m, highlight=False))
-        print_training_report(report, artifacts_path(settings, report.dataset).parent)
+        opts = PrepareOptions(dataset=settings.dataset, path=path, ingest=ingest, train=True, fusion=fusion,
+                              store_events=store_events, delta_file=delta, epochs=epochs, seed=seed,
+                              device=device, text=text, progress=True)  # type: ignore[arg-type]  # checked above
+        say = (lambda m: print(m, flush=True)) if as_json else (lambda m: console.print(m, highlight=False))
+        report = prepare(settings, opts, say=say)
+        if as_json:
+            print(json.dumps(report.summary()), flush=True)
+            return
+        print_training_report(report, settings.artifacts_dir(report.dataset))
+
+    @app.command("train-fusion")
+    def train_fusion(
+        dataset: Annotated[str | None, typer.Option(help="Dataset (default settings.dataset).")] = None,
+        path: Annotated[Path | None, typer.Option(help="Dataset directory (needed for csv).")] = None,
+        seed: Annotated[int, typer.Option(help="Random seed (holdout split, sampling).")] = 0,
+        trends: Annotated[bool, typer.Option("--trends/--no-trends", help="Trend-label features (statsmodels fits "
+                                                                         "per validation user).")] = True,
+    ) -> None:
+        """Fit the fusion ranker alone, on the data the current forecaster was trained on (`evorec train` does this
+        after every forecaster training; this refits, e.g. with --no-trends)."""
+        from evorec.tools.training import PrepareOptions, prepare
+
+        settings = get_settings().with_overrides(dataset=dataset)
+        opts = PrepareOptions(dataset=settings.dataset, path=path, ingest=False, train=False, fusion=True, seed=seed,
+                              fusion_trends=trends, progress=True)
+        report = prepare(settings, opts, say=lambda m: console.print(m, highlight=False))
+        print_training_report(report, settings.artifacts_dir(report.dataset))
 
 
 def print_training_report(report: PrepareReport, artifacts: Path) -> None:

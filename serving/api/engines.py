@@ -1,6 +1,6 @@
 """The engines behind the routes, opened once per app.
 
-Opening is lazy (first request, or :meth:`Services.warm_up` at startup) so ``/healthz``
+Opening is lazy (first request, or :meth:`Engines.warm_up` at startup) so ``/healthz``
 answers, and says what is wrong, even while the store is down; a failed open is retried on
 the next request. Opening also warms the history store (every event in the process cache),
 so history reads after it are sub-millisecond. Tests pass ready-made engines in.
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("evorec.api")
 
 
-class Services:
+class Engines:
     def __init__(self, settings: Settings, toolbox: Toolbox | None = None, agent: AgentService | None = None,
                  llm: Any = None, warm_store: bool = True) -> None:
         self.settings = settings

@@ -1,4 +1,4 @@
-"""A real ``evorec serve`` process on loopback, for benchmarks, end-to-end tests and the demo.
+"""A real ``evorec serve`` process on loopback, for benchmarks and end-to-end tests.
 
 ``LiveServer`` starts the CLI in a subprocess (own process group), waits until
 ``/healthz`` answers, and stops it; ``kill()`` is a ``kill -9`` for crash tests.

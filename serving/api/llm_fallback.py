@@ -10,14 +10,14 @@ import logging
 
 from evorec.agent.answer import Recommendations
 from evorec.errors import LLMUnavailableError
-from evorec.serving.api.services import Services
+from evorec.serving.api.engines import Engines
 from evorec.tools.constraints import Constraints
 
 log = logging.getLogger("evorec.api")
 
 
-def recommend(services: Services, user_id: str, constraints: Constraints, explain: bool = True,
-              use_llm: bool = True) -> Recommendations:
+def recommend_with_fallback(services: Engines, user_id: str, constraints: Constraints, explain: bool = True,
+                            use_llm: bool = True) -> Recommendations:
     agent = services.agent
     try:
         return agent.recommend(user_id, constraints, explain=explain, use_llm=use_llm)

@@ -14,9 +14,9 @@ from fastapi import APIRouter, Body, Depends
 
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
+from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import EventBatch, EventIn, EventsAccepted
-from evorec.serving.api.services import Services
 from evorec.tools.store.history import event_ids
 from evorec.tools.store.records import EventIn as StoreEvent
 
@@ -34,7 +34,7 @@ def to_store_events(events: list[EventIn]) -> list[StoreEvent]:
 @router.post("/v1/events", response_model=EventsAccepted,
              responses={400: {"description": "Unknown item ids"}, 401: {}, 403: {}, 503: {}})
 def ingest(body: EventBatch | EventIn = Body(...), principal: Principal = Depends(require_principal),
-           services: Services = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics)) -> EventsAccepted:
+           services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics)) -> EventsAccepted:
     t0 = time.perf_counter()
     now = int(time.time())
     events = [e.resolved(now) for e in (body.events if isinstance(body, EventBatch) else [body])]
