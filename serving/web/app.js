@@ -35,8 +35,11 @@ async function checkHealth() {
   try {
     const resp = await fetch("/healthz");
     const body = await resp.json();
-    badge.textContent = body.status + (body.components && body.components.llm && !body.components.llm.ok
-      ? " (LLM down)" : "");
+    const llm = body.components && body.components.llm;
+    const configured = llm && !(llm.info && llm.info.configured === false);
+    const models = configured && llm.info && llm.info.models ? llm.info.models.join(", ") : "";
+    badge.textContent = body.status + (!llm ? "" : !configured ? " · no LLM: template answers"
+      : llm.ok ? " · LLM " + (models || "on") : " · LLM down: template answers");
     badge.className = "badge " + body.status;
     badge.title = Object.entries(body.components || {})
       .map(([name, c]) => name + ": " + (c.ok ? "ok" : "down") + (c.detail ? " – " + c.detail : "")).join("\n");
@@ -238,6 +241,8 @@ function renderAnswer(answer) {
     const f = el("span", "flag degraded", "degraded: no LLM");
     f.title = answer.degraded_reason || "answered by the plan-first executor";
     flags.appendChild(f);
+  } else if (answer.llm_calls) {
+    flags.appendChild(el("span", "flag llm", "written by the LLM, checked against the evidence"));
   }
   if (answer.cold_start) flags.appendChild(el("span", "flag cold", "cold start"));
   const total = answer.timings_ms && (answer.timings_ms.total || answer.timings_ms.total_ms);
