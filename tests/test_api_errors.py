@@ -77,7 +77,7 @@ def test_nan_from_a_model_never_breaks_json() -> None:
     from test_api_fixtures import parse_sse
 
     from evorec.serving.api.responses import SafeJSONResponse
-    from evorec.serving.api.sse import sse
+    from evorec.serving.wire.sse import sse
 
     body = SafeJSONResponse({"a": float("nan"), "b": [float("inf"), 1.5], "c": "x"}).body
     assert json.loads(body) == {"a": None, "b": [None, 1.5], "c": "x"}

@@ -27,7 +27,7 @@ def _decode(llm, prompt: str, grammar_of, **kw) -> str:  # type: ignore[no-untyp
 def test_lazy_grammar_decodes_exactly_like_the_full_filter(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import llama_cpp
 
-    from evorec.serving.llm.local_server import schema_gbnf
+    from evorec.serving.llm.grammars import schema_gbnf
     from evorec.serving.llm.model_package import resolve_model
     from evorec.serving.llm.server_llama import ServerLlama
 
@@ -83,8 +83,8 @@ def test_cached_states_are_small_and_restore_to_the_same_tokens(tmp_path) -> Non
 def test_answer_grammar_forbids_raw_control_characters_in_strings(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import llama_cpp
 
+    from evorec.serving.llm.grammars import schema_gbnf
     from evorec.serving.llm.lazy_grammar import TOKEN_DATA, LazyGrammarGreedy
-    from evorec.serving.llm.local_server import schema_gbnf
     from evorec.serving.llm.model_package import resolve_model
 
     llm = llama_cpp.Llama(model_path=str(resolve_model(Settings(home=tmp_path)).path), vocab_only=True, verbose=False)

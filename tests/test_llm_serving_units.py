@@ -8,9 +8,11 @@ import pytest
 
 from evorec.errors import InvalidRequestError, LLMUnavailableError
 from evorec.serving.llm.launcher import LLMEndpoint, health_url, local_llm, normalize_base_url
-from evorec.serving.llm.local_server import ChatRequest, RequestError, StreamSplitter, plan_request
 from evorec.serving.llm.model_package import MODELS, assemble, get_model
+from evorec.serving.llm.request_plan import RequestError, plan_request
+from evorec.serving.llm.stream_splitter import StreamSplitter
 from evorec.serving.llm.vllm import VLLMConfig, build_vllm_command, parser_for
+from evorec.serving.wire.openai_types import ChatCompletionRequest as ChatRequest
 from evorec.settings import Settings
 
 TOOLS = [
@@ -90,9 +92,11 @@ def test_plan_rejects_bad_requests(kwargs: dict, param: str) -> None:
     assert e.value.param == param
 
 
-def test_plan_rejects_unknown_role() -> None:
-    with pytest.raises(RequestError, match="role"):
-        plan_request(ChatRequest(messages=[{"role": "oracle", "content": "x"}]))
+def test_request_rejects_unknown_role() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="role"):
+        ChatRequest(messages=[{"role": "oracle", "content": "x"}])
 
 
 def test_request_accepts_content_null_and_unknown_fields() -> None:
@@ -179,7 +183,7 @@ def test_unknown_packaged_model_and_missing_parts(tmp_path) -> None:
 
 
 def test_build_message_forced_multi_call_and_json() -> None:
-    from evorec.serving.llm.local_server import build_message
+    from evorec.serving.llm.request_plan import build_message
 
     two = [*TOOLS, {"type": "function", "function": {"name": "detect_trends", "parameters": {"type": "object"}}}]
     plan = plan_request(ChatRequest(messages=USER, tools=two, tool_choice="required"))
@@ -188,13 +192,15 @@ def test_build_message_forced_multi_call_and_json() -> None:
         '{"name": "detect_trends", "arguments": {}}\n</tool_call>'
     )
     msg, finish = build_message(plan, text)
-    assert finish == "tool_calls" and msg["content"] is None
-    assert [c["function"]["name"] for c in msg["tool_calls"]] == ["get_user_history", "detect_trends"]
+    assert finish == "tool_calls" and msg.content is None
+    assert [c.function.name for c in msg.tool_calls or []] == ["get_user_history", "detect_trends"]
+    assert msg.model_dump()["content"] is None  # OpenAI sends content: null beside tool calls
     json_plan = plan_request(ChatRequest(messages=USER, response_format={"type": "json_object"}))
-    assert build_message(json_plan, ' {"a": 1} ') == ({"role": "assistant", "content": '{"a": 1}'}, "stop")
+    msg, finish = build_message(json_plan, ' {"a": 1} ')
+    assert (msg.model_dump(), finish) == ({"role": "assistant", "content": '{"a": 1}'}, "stop")
     free = plan_request(ChatRequest(messages=USER, tools=TOOLS, tool_choice="none"))
     msg, finish = build_message(free, 'Hi <tool_call>\n{"name": "get_user_history", "arguments": {}}\n</tool_call>')
-    assert finish == "stop" and "tool_calls" not in msg and msg["content"] == "Hi"
+    assert finish == "stop" and "tool_calls" not in msg.model_dump() and msg.content == "Hi"
 
 
 def _write_parts(root, prefix: str, chunks: list[bytes]) -> None:

@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from evorec.tools.forecast.result import InterestForecast
-from evorec.tools.trends.results import UserTrends
+from evorec.tools import InterestForecast, UserTrends
 
 MAX_CATEGORIES = 5
 N_BUCKETS = 12

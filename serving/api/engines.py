@@ -16,7 +16,7 @@ from evorec.settings import Settings
 
 if TYPE_CHECKING:
     from evorec.agent.service import AgentService
-    from evorec.tools.toolbox import Toolbox
+    from evorec.tools import Toolbox
 
 log = logging.getLogger("evorec.api")
 
@@ -38,7 +38,7 @@ class Engines:
         if self._toolbox is None:
             with self._lock:
                 if self._toolbox is None:
-                    from evorec.tools.toolbox import Toolbox
+                    from evorec.tools import Toolbox
 
                     log.info("opening toolbox for dataset %s", self.settings.dataset)
                     self._toolbox = Toolbox.open(self.settings, self.settings.dataset, warm=self.warm_store)
@@ -82,7 +82,7 @@ class Engines:
     def reload(self) -> None:
         """Reopen the engines (after a retrain wrote new artifacts); requests in flight keep the old ones."""
         from evorec.agent.service import AgentService
-        from evorec.tools.toolbox import Toolbox
+        from evorec.tools import Toolbox
 
         with self._lock:
             toolbox = Toolbox.open(self.settings, self.settings.dataset, warm=self.warm_store)

@@ -1,7 +1,7 @@
 """JSON error bodies for every failure; no stack trace ever reaches a client.
 
-Body shape (OpenAI-compatible, so OpenAI clients surface the message):
-``{"error": {"message": str, "type": str, "code": int}}``.
+The body is :mod:`evorec.serving.wire.errors`' (OpenAI-compatible, shared with the local LLM server):
+``{"error": {"message": str, "type": str, "param": str | null, "code": int}}``.
 """
 
 from __future__ import annotations
@@ -14,16 +14,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evorec.errors import EvorecError, StoreUnavailableError
+from evorec.serving.wire.errors import error_response
 
 log = logging.getLogger("evorec.api")
-
-
-def error_body(status: int, message: str, kind: str) -> dict:
-    return {"error": {"message": message, "type": kind, "code": status}}
-
-
-def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(status, message, kind), status_code=status, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:

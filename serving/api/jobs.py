@@ -57,7 +57,7 @@ class RetrainJobs:
     def _write_delta(self, dataset: str, path: Path) -> int:
         """The store's difference from the dataset files, taken now through this process's store; returns how
         many added events it holds."""
-        from evorec.tools.training import write_store_delta
+        from evorec.tools import write_store_delta
 
         store = self.services.toolbox.store if dataset == self.settings.dataset else None
         return write_store_delta(self.settings, dataset, path, store)

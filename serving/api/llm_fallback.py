@@ -11,7 +11,7 @@ import logging
 from evorec.agent.answer import Recommendations
 from evorec.errors import LLMUnavailableError
 from evorec.serving.api.engines import Engines
-from evorec.tools.constraints import Constraints
+from evorec.tools import Constraints
 
 log = logging.getLogger("evorec.api")
 

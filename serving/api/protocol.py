@@ -14,7 +14,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from evorec.errors import InvalidRequestError
-from evorec.tools.constraints import Constraints
+from evorec.serving.wire.openai_types import (
+    MAX_CONTENT_PARTS,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChatMessage,
+    ContentPart,
+)
+from evorec.tools import Constraints
 
 # Ids are free text in datasets (ML-100K uses digits, CSV files anything printable); bound them.
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")]
@@ -149,42 +157,25 @@ class Health(BaseModel):
 
 
 # ---------------------------------------------------------------- OpenAI-compatible facade
+# The wire types are shared with the local LLM server (evorec.serving.wire.openai_types); these are the facade's
+# own tightening (one evorec user, one choice, shorter messages) and its ``evorec`` extension field.
 
 
-class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    type: str
-    text: str | None = None
+class FacadeMessage(ChatMessage):
+    content: (Annotated[str, StringConstraints(max_length=20000)]
+              | Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS)] | None) = None
 
 
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: Annotated[str, StringConstraints(max_length=20000)] | list[ContentPart] | None = None
-    name: str | None = None
+class FacadeChatRequest(ChatCompletionRequest):
+    """The subset of the OpenAI request the facade honours; sampling fields are accepted and ignored."""
 
-    def text(self) -> str:
-        if self.content is None:
-            return ""
-        if isinstance(self.content, str):
-            return self.content
-        return "\n".join(p.text or "" for p in self.content if p.type in {"text", "input_text"})
-
-
-class ChatCompletionRequest(BaseModel):
-    """The subset of the OpenAI request evorec honours; sampling fields are accepted and ignored."""
-
-    model_config = ConfigDict(extra="allow")
-    model: Annotated[str, StringConstraints(max_length=128)] = "evorec"
-    messages: list[ChatMessage] = Field(min_length=1, max_length=200)
-    stream: bool = False
-    user: UserId | None = Field(None, description="evorec user id (or header X-Evorec-User).")
-    temperature: float | None = None
-    max_tokens: int | None = None
-    n: int | None = Field(None, ge=1, le=1)
+    model: Annotated[str, StringConstraints(max_length=128)] = "evorec"  # type: ignore[assignment]
+    messages: list[FacadeMessage] = Field(min_length=1, max_length=200)  # type: ignore[assignment]
+    user: UserId | None = Field(None, description="evorec user id (or header X-Evorec-User).")  # type: ignore[assignment]
+    n: int = Field(1, ge=1, le=1)
 
     @model_validator(mode="after")
-    def _has_user_message(self) -> ChatCompletionRequest:
+    def _has_user_message(self) -> FacadeChatRequest:
         if not any(m.role == "user" and m.text().strip() for m in self.messages):
             raise ValueError("messages must contain a non-empty user message")
         return self
@@ -196,60 +187,9 @@ class ChatCompletionRequest(BaseModel):
         raise ValueError("no user message")  # excluded by the validator
 
 
-class CompletionMessage(BaseModel):
-    role: Literal["assistant"] = "assistant"
-    content: str
-
-
-class Choice(BaseModel):
-    index: int = 0
-    message: CompletionMessage
-    finish_reason: Literal["stop", "length"] = "stop"
-
-
-class Usage(BaseModel):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-
-class ChatCompletion(BaseModel):
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[Choice]
-    usage: Usage = Field(default_factory=Usage)
+class FacadeCompletion(ChatCompletion):
     evorec: dict[str, Any] | None = Field(None, description="The structured answer (Recommendations) behind the text.")
 
 
-class DeltaMessage(BaseModel):
-    role: Literal["assistant"] | None = None
-    content: str | None = None
-
-
-class ChunkChoice(BaseModel):
-    index: int = 0
-    delta: DeltaMessage
-    finish_reason: Literal["stop", "length"] | None = None
-
-
-class ChatCompletionChunk(BaseModel):
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[ChunkChoice]
-    evorec: dict[str, Any] | None = None
-
-
-class ModelCard(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str = "evorec"
-
-
-class ModelList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[ModelCard]
+class FacadeCompletionChunk(ChatCompletionChunk):
+    evorec: dict[str, Any] | None = Field(None, description="Last chunk: the session id and the structured answer.")

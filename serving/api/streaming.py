@@ -18,9 +18,9 @@ from evorec.agent.answer import Recommendations
 from evorec.agent.events import AgentEvent
 from evorec.errors import EvorecError, LLMUnavailableError
 from evorec.serving.api.engines import Engines
-from evorec.serving.api.errors import error_body
 from evorec.serving.api.llm_fallback import recommend_with_fallback
 from evorec.serving.api.metrics import ApiMetrics
+from evorec.serving.wire.errors import error_body
 
 log = logging.getLogger("evorec.api")
 

@@ -38,7 +38,7 @@ def settings_for(llm: str | None, dataset: str | None = None) -> Settings:
 def agent_runtime(settings: Settings, quiet: bool = False) -> Iterator[tuple[AgentService, str]]:
     """(service, description of the LLM in use). Starts and stops the local LLM server if needed."""
     from evorec.serving.llm.launcher import local_llm
-    from evorec.tools.toolbox import Toolbox
+    from evorec.tools import Toolbox
 
     with err.status(f"opening the toolbox ({settings.dataset})…", spinner="dots") if not quiet else _null():
         toolbox = Toolbox.open(settings, settings.dataset)

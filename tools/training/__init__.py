@@ -4,6 +4,6 @@
 the demo, the admin retrain job (a ``evorec train --delta FILE`` subprocess), tests and benchmarks run it.
 """
 
-from evorec.tools.training.pipeline import PrepareOptions, PrepareReport, prepare, write_store_delta
+from evorec.tools.training.pipeline import PrepareOptions, PrepareReport, is_prepared, prepare, write_store_delta
 
-__all__ = ["PrepareOptions", "PrepareReport", "prepare", "write_store_delta"]
+__all__ = ["PrepareOptions", "PrepareReport", "is_prepared", "prepare", "write_store_delta"]

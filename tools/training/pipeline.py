@@ -160,6 +160,26 @@ def write_store_delta(settings: Settings, dataset: str, path: Path, store: Any =
     return delta.n_added
 
 
+def is_prepared(settings: Settings, dataset: str) -> bool:
+    """True when the forecaster and fusion artifacts match the dataset files and the store holds them."""
+    from evorec.errors import EvorecError
+    from evorec.tools.data.loader import load_dataset
+    from evorec.tools.forecast.artifacts import read_manifest
+    from evorec.tools.ranking.training import read_fusion_manifest
+    from evorec.tools.store.history import HistoryStore
+
+    try:
+        ds = load_dataset(dataset, settings=settings)
+        manifest = read_manifest(settings, dataset)
+        # base_fingerprint: the dataset files the forecaster was trained on (plus events added since ingest)
+        if manifest.base_fingerprint != ds.fingerprint() or read_fusion_manifest(settings, dataset) is None:
+            return False
+        store = HistoryStore.open(settings, dataset)
+        return store.user_history(str(ds.interactions["user_id"].iloc[0]), limit=1).known
+    except EvorecError:
+        return False
+
+
 def _trained_delta_size(settings: Settings, dataset: str) -> tuple[int, int]:
     from evorec.tools.forecast.artifacts import read_manifest
 

@@ -18,8 +18,8 @@ from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import ChatRequest, new_session_id
-from evorec.serving.api.sse import SSE_HEADERS, sse
 from evorec.serving.api.streaming import chat_turn
+from evorec.serving.wire.sse import SSE_HEADERS, sse
 
 router = APIRouter(tags=["chat"])
 

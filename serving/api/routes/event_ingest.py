@@ -17,8 +17,7 @@ from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import EventBatch, EventIn, EventsAccepted
-from evorec.tools.store.history import event_ids
-from evorec.tools.store.records import EventIn as StoreEvent
+from evorec.tools import StoreEvent, event_ids
 
 router = APIRouter(tags=["events"])
 

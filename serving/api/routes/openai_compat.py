@@ -15,6 +15,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException
 from fastapi.responses import StreamingResponse
@@ -25,22 +26,12 @@ from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
-from evorec.serving.api.protocol import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatCompletionRequest,
-    Choice,
-    ChunkChoice,
-    CompletionMessage,
-    DeltaMessage,
-    ModelCard,
-    ModelList,
-    UserId,
-)
+from evorec.serving.api.protocol import FacadeChatRequest, FacadeCompletion, FacadeCompletionChunk, UserId
 from evorec.serving.api.render import answer_body, answer_text
 from evorec.serving.api.routes.chat import ensure_session_owner
-from evorec.serving.api.sse import SSE_HEADERS, sse
 from evorec.serving.api.streaming import chat_turn
+from evorec.serving.wire.openai_types import AssistantMessage, Choice, ChunkChoice, DeltaMessage, ModelCard, ModelList
+from evorec.serving.wire.sse import DONE, SSE_HEADERS, sse
 
 router = APIRouter(tags=["openai"])
 
@@ -49,14 +40,14 @@ STARTED = int(time.time())
 _CHUNK_CHARS = 48
 
 
-def _session_for(req: ChatCompletionRequest, user_id: str, header: str | None) -> str:
+def _session_for(req: FacadeChatRequest, user_id: str, header: str | None) -> str:
     if header:
         return header
     first = next(m.text().strip() for m in req.messages if m.role == "user" and m.text().strip())
     return "oai-" + hashlib.sha1(f"{user_id}\x1f{first}".encode()).hexdigest()[:16]
 
 
-def _resolve_user(req: ChatCompletionRequest, header: str | None) -> str:
+def _resolve_user(req: FacadeChatRequest, header: str | None) -> str:
     from pydantic import TypeAdapter, ValidationError
 
     user = header or req.user
@@ -78,13 +69,13 @@ def list_models(_: Principal = Depends(require_principal)) -> ModelList:
     return ModelList(data=[ModelCard(id=MODEL, created=STARTED)])
 
 
-@router.post("/v1/chat/completions", response_model=ChatCompletion,
+@router.post("/v1/chat/completions", response_model=FacadeCompletion,
              responses={200: {"content": {"text/event-stream": {}}}, 400: {}, 401: {}, 403: {}, 404: {}, 409: {}})
-def chat_completions(req: ChatCompletionRequest, principal: Principal = Depends(require_principal),
+def chat_completions(req: FacadeChatRequest, principal: Principal = Depends(require_principal),
                      services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
                      x_evorec_user: str | None = Header(None, max_length=128),
                      x_evorec_session: str | None = Header(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"),
-                     ) -> ChatCompletion | StreamingResponse:
+                     ) -> FacadeCompletion | StreamingResponse:
     if req.model != MODEL:
         raise HTTPException(404, f"model {req.model!r} does not exist; use {MODEL!r}")
     user_id = _resolve_user(req, x_evorec_user)
@@ -106,13 +97,13 @@ def chat_completions(req: ChatCompletionRequest, principal: Principal = Depends(
         if answer is None:
             raise _Relay(500, "the agent finished without an answer")
         text = answer_text(answer)
-        return ChatCompletion(id=cid, created=created, model=MODEL,
-                              choices=[Choice(message=CompletionMessage(content=text))],
-                              evorec=answer.model_dump(mode="json"))
+        return FacadeCompletion(id=cid, created=created, model=MODEL,
+                                choices=[Choice(message=AssistantMessage(content=text))],
+                                evorec=answer.model_dump(mode="json"))
 
-    def chunk(delta: DeltaMessage, finish: str | None = None, extra: dict | None = None) -> str:
-        c = ChatCompletionChunk(id=cid, created=created, model=MODEL,
-                                choices=[ChunkChoice(delta=delta, finish_reason=finish)], evorec=extra)
+    def chunk(delta: DeltaMessage, finish: Literal["stop"] | None = None, extra: dict | None = None) -> str:
+        c = FacadeCompletionChunk(id=cid, created=created, model=MODEL,
+                                  choices=[ChunkChoice(delta=delta, finish_reason=finish)], evorec=extra)
         return sse(c.model_dump(mode="json", exclude_none=True))
 
     def frames() -> Iterator[str]:
@@ -135,7 +126,7 @@ def chat_completions(req: ChatCompletionRequest, principal: Principal = Depends(
                     yield chunk(DeltaMessage(content=piece))
                 yield chunk(DeltaMessage(), "stop", {"session_id": session_id,
                                                      "answer": item.answer.model_dump(mode="json")})
-        yield sse("[DONE]")
+        yield sse(DONE)
 
     return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
 

@@ -12,9 +12,7 @@ from evorec.serving.api.charts import render_interest_png
 from evorec.serving.api.deps import get_services
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.protocol import UserDeleted
-from evorec.tools.forecast.result import InterestForecast
-from evorec.tools.store.records import UserHistory
-from evorec.tools.trends.results import UserTrends
+from evorec.tools import InterestForecast, UserHistory, UserTrends
 
 router = APIRouter(tags=["users"])
 

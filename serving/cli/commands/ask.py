@@ -8,7 +8,7 @@ import typer
 
 from evorec.serving.cli.output import console, render_answer
 from evorec.serving.cli.runtime import DatasetOpt, LlmOpt, agent_runtime, settings_for
-from evorec.tools.constraints import Constraints
+from evorec.tools import Constraints
 
 
 def register(app: typer.Typer) -> None:

@@ -14,8 +14,7 @@ from evorec.errors import NotFoundError
 from evorec.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # chroma is slow to import: commands import the store lazily
-    from evorec.tools.store.history import HistoryStore
-    from evorec.tools.store.records import CategoryCounts
+    from evorec.tools import CategoryCounts, HistoryStore
 
 out = Console()
 err = Console(stderr=True)
@@ -30,7 +29,7 @@ def _settings(home: Path | None, dataset: str | None = None) -> Settings:
 
 
 def _open_ingested(settings: Settings) -> HistoryStore:
-    from evorec.tools.store.history import HistoryStore, ingested_datasets
+    from evorec.tools import HistoryStore, ingested_datasets
 
     hint = f"run: evorec ingest --dataset {settings.dataset}"
     if settings.dataset not in ingested_datasets(settings):
@@ -74,8 +73,7 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
     ) -> None:
         """Load a dataset and upsert its items and events into the history store (idempotent, resumable)."""
-        from evorec.tools.data.loader import load_dataset
-        from evorec.tools.store.history import HistoryStore
+        from evorec.tools import HistoryStore, load_dataset
 
         settings = _settings(home, dataset)
         ds = load_dataset(settings.dataset, path=path, settings=settings)
@@ -167,8 +165,7 @@ def register(app: typer.Typer) -> None:
         """Write a synthetic dataset with planted interest drift (generic CSV + drifts.json ground truth)."""
         from collections import Counter
 
-        from evorec.tools.data.loader import synthetic_dir
-        from evorec.tools.data.synthetic import generate_synthetic, load_truth
+        from evorec.tools import generate_synthetic, load_truth, synthetic_dir
 
         settings = get_settings().with_overrides(home=home, synthetic_seed=seed)
         target = out_dir or synthetic_dir(settings)
@@ -183,9 +180,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def info(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
         """What is ingested and where: store location, datasets and counts, generated data, artifacts."""
-        from evorec.tools.data.loader import synthetic_dir
-        from evorec.tools.store.client import location
-        from evorec.tools.store.history import HistoryStore, ingested_datasets
+        from evorec.tools import HistoryStore, ingested_datasets, synthetic_dir
+        from evorec.tools import store_location as location
 
         settings = _settings(home)
         stats = [HistoryStore.open(settings, name).stats() for name in ingested_datasets(settings)]

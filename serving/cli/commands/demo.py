@@ -22,31 +22,9 @@ console = Console()
 QUESTION = "What should I watch next, and why? Nothing I've seen already."
 
 
-def _prepared(settings: Settings, dataset: str) -> bool:
-    """True when the forecaster and fusion artifacts match the current data and the store holds it."""
-    from evorec.errors import EvorecError
-    from evorec.tools.data.loader import load_dataset
-    from evorec.tools.forecast.artifacts import read_manifest
-    from evorec.tools.ranking.training import read_fusion_manifest
-    from evorec.tools.store.history import HistoryStore
-
-    try:
-        ds = load_dataset(dataset, settings=settings)
-        manifest = read_manifest(settings, dataset)
-        fusion = read_fusion_manifest(settings, dataset)
-        # base_fingerprint: the dataset files the forecaster was trained on (plus events added since ingest)
-        if manifest.base_fingerprint != ds.fingerprint() or fusion is None:
-            return False
-        store = HistoryStore.open(settings, dataset)
-        return store.user_history(str(ds.interactions["user_id"].iloc[0]), limit=1).known
-    except EvorecError:
-        return False
-
-
 def _showcase_users(settings: Settings, n: int) -> list[tuple[str, str]]:
     """Users whose planted drift makes a good story: (user_id, what was planted)."""
-    from evorec.tools.data.loader import synthetic_dir
-    from evorec.tools.data.synthetic import load_ground_truth
+    from evorec.tools import load_ground_truth, synthetic_dir
 
     drifts = load_ground_truth(synthetic_dir(settings))
     picked: list[tuple[str, str]] = []
@@ -75,13 +53,11 @@ def register(app: typer.Typer) -> None:
         from evorec.serving.cli.output import render_answer
         from evorec.serving.cli.runtime import agent_runtime, settings_for
         from evorec.serving.llm.launcher import local_llm
-        from evorec.tools.constraints import Constraints
-        from evorec.tools.training import PrepareOptions, prepare
-        from evorec.tools.trends.plots import plot_user_trends
+        from evorec.tools import Constraints, PrepareOptions, is_prepared, plot_user_trends, prepare
 
         settings = settings_for(llm, "synthetic")
         console.print(Rule("1 · data, store, models"))
-        if not retrain and _prepared(settings, "synthetic"):
+        if not retrain and is_prepared(settings, "synthetic"):
             console.print(f"store and artifacts under {settings.home} are up to date (use --retrain to rebuild)")
         else:
             report = prepare(settings, PrepareOptions(dataset="synthetic", progress=True),

@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         """Fit each model on the split, rank the full catalog for every test case, write metrics + report + plots."""
         from evorec.evals.results import EvalConfig
         from evorec.evals.runner import check_models, command_line, run_eval
-        from evorec.tools.models import available_models
+        from evorec.tools import available_models
 
         if list_models:
             typer.echo("\n".join(available_models()))

@@ -12,7 +12,7 @@ from rich.table import Table
 from evorec.settings import get_settings
 
 if TYPE_CHECKING:
-    from evorec.tools.forecast.result import InterestForecast
+    from evorec.tools import InterestForecast
 
 console = Console()
 
@@ -29,10 +29,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Forecast USER's next items and category mix from their history in the dataset."""
         from evorec.serving.cli.output import show_result
-        from evorec.tools.data.loader import load_dataset
-        from evorec.tools.forecast.plots import plot_mix
-        from evorec.tools.forecast.service import ForecastService
-        from evorec.tools.forecast.training_data import served_dataset
+        from evorec.tools import ForecastService, load_dataset, plot_mix, served_dataset
 
         settings = get_settings().with_overrides(dataset=dataset)
         # the data the forecaster was trained on: the files plus the store's events at training time

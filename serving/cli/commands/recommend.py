@@ -12,7 +12,7 @@ from rich.table import Table
 from evorec.settings import get_settings
 
 if TYPE_CHECKING:
-    from evorec.tools.recommendation import RankedList
+    from evorec.tools import RankedList
 
 console = Console()
 err = Console(stderr=True)
@@ -41,8 +41,7 @@ def register(app: typer.Typer) -> None:
         from pydantic import ValidationError
 
         from evorec.errors import InvalidRequestError
-        from evorec.tools.constraints import Constraints
-        from evorec.tools.toolbox import Toolbox
+        from evorec.tools import Constraints, Toolbox
 
         try:
             c = Constraints(k=k, exclude_seen=unseen, include_categories=include_genre or [],

@@ -1,6 +1,6 @@
 """``evorec train``: train everything serving needs — the interest forecaster, then the fusion ranker on its scores —
 on the dataset plus the events added to the history store since ingest; ``evorec train-fusion``: the fusion ranker
-alone. Both run :func:`evorec.tools.training.prepare`."""
+alone. Both run :func:`evorec.tools.prepare`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.table import Table
 from evorec.settings import get_settings
 
 if TYPE_CHECKING:
-    from evorec.tools.training import PrepareReport
+    from evorec.tools import PrepareReport
 
 console = Console(stderr=True)
 
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         """Train the temporal interest forecaster, then fit the fusion ranker on its scores; artifacts go to
         EVOREC_HOME/artifacts/<dataset>/{forecaster,fusion}."""
         from evorec.errors import InvalidRequestError
-        from evorec.tools.training import PrepareOptions, prepare
+        from evorec.tools import PrepareOptions, prepare
 
         if device not in (None, "auto", "cpu", "cuda"):
             raise InvalidRequestError(f"--device must be auto, cpu or cuda, not {device!r}")
@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit the fusion ranker alone, on the data the current forecaster was trained on (`evorec train` does this
         after every forecaster training; this refits, e.g. with --no-trends)."""
-        from evorec.tools.training import PrepareOptions, prepare
+        from evorec.tools import PrepareOptions, prepare
 
         settings = get_settings().with_overrides(dataset=dataset)
         opts = PrepareOptions(dataset=settings.dataset, path=path, ingest=False, train=False, fusion=True, seed=seed,

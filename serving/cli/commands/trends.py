@@ -12,20 +12,20 @@ from rich.table import Table
 from evorec.settings import get_settings
 
 if TYPE_CHECKING:
-    from evorec.tools.trends.results import UserTrends
+    from evorec.tools import UserTrends
 
 console = Console()
 COLORS = {"emerging": "bold green", "rising": "green", "stable": "white", "fading": "yellow", "dormant": "red"}
 
 
 def _events_from_store(settings, user: str) -> list:  # type: ignore[no-untyped-def]
-    from evorec.tools.store.history import HistoryStore
+    from evorec.tools import HistoryStore
 
     return list(HistoryStore.open(settings, settings.dataset).user_history(user).events)
 
 
 def _events_from_dataset(settings, user: str, path: Path | None) -> list:  # type: ignore[no-untyped-def]
-    from evorec.tools.data.loader import load_dataset
+    from evorec.tools import load_dataset
 
     ds = load_dataset(settings.dataset, path=path, settings=settings)
     cats = dict(zip(ds.items["item_id"], ds.items["categories"], strict=True))
@@ -48,8 +48,7 @@ def register(app: typer.Typer) -> None:
         """Per-category trends of USER's interests: level, slope, forecast interval, label, change points."""
         from evorec.errors import InvalidRequestError
         from evorec.serving.cli.output import show_result
-        from evorec.tools.trends import TrendService
-        from evorec.tools.trends.plots import plot_user_trends
+        from evorec.tools import TrendService, plot_user_trends
 
         if source not in ("store", "dataset"):
             raise InvalidRequestError(f"--source must be 'store' or 'dataset', got {source!r}")
