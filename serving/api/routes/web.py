@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from evorec.tools.wording import wording_for
+from evorec.tools import wording_for
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 STATIC = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
