@@ -135,8 +135,9 @@ class ForecastService:
             numbers[f"current:{s.category}"] = s.current
             numbers[f"forecast:{s.category}"] = s.forecast
         plural = wording_for(self.dataset).plural
-        now = ", ".join(f"{s.category} {100 * s.current:.0f}%" for s in shifts)
-        ahead = ", ".join(f"{s.category} {100 * s.forecast:.0f}%" for s in shifts)
+        said = [s for s in shifts if max(s.current, s.forecast) >= 0.005]  # "Western 0%" says nothing
+        now = ", ".join(f"{s.category} {100 * s.current:.0f}%" for s in said)
+        ahead = ", ".join(f"{s.category} {100 * s.forecast:.0f}%" for s in said)
         if cold:
             text = f"You have no history here yet; across everyone, {plural} are {now}."
         else:

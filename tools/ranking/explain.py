@@ -28,10 +28,10 @@ LANGS = ("en", "zh")
 MIX_ID = "ev:forecast:mix"
 COLD_ID = "ev:cold_start"
 SIMILAR_MIN = 0.3  # cosine below this is not called a resemblance
-MAX_PHRASES = 3
+MAX_PHRASES = 2  # a rationale a person reads in one breath
 MIX_MIN_SHARE = 0.10  # a category's forecast share worth mentioning...
 MIX_MIN_RISE = 0.05  # ...or its forecast rise
-STRONG_RANK = 20  # a forecaster rank up to this leads the rationale; worse ranks are cited last
+STRONG_RANK = 20  # a forecaster rank up to this comes right after the concrete reasons; worse ones last
 
 
 @dataclass
@@ -246,8 +246,9 @@ def explain_item(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainCont
         phrases.append((cold_start_evidence(ctx.user_id, ctx.wording), COLD_PHRASE))
     fc = _forecast_item(index, sig, i, ctx)
     strong_fc = fc is not None and int(sig.fc_rank[i]) <= STRONG_RANK
-    phrases += [fc if strong_fc else None, _similar(index, sig, i, ctx), _trend(index, i, ctx),
-                _cooc(index, sig, i, ctx), None if sig.cold_start else _mix(index, i, ctx), _trending(index, i, ctx),
+    # concrete reasons first (the item you rated and when, what people like you also chose, your trend)
+    phrases += [_similar(index, sig, i, ctx), _cooc(index, sig, i, ctx), fc if strong_fc else None,
+                _trend(index, i, ctx), None if sig.cold_start else _mix(index, i, ctx), _trending(index, i, ctx),
                 _popular(index, i, ctx), None if strong_fc else fc]
     found = [p for p in phrases if p is not None]
     used = [p for _, p in found[:MAX_PHRASES]]

@@ -29,6 +29,7 @@ def plot_user_trends(trends: UserTrends, path: Path, max_categories: int = 8) ->
     fig, ax = plt.subplots(figsize=(11, 5.5))
     colors = plt.get_cmap("tab10")
     shown = sorted(trends.categories, key=lambda c: (c.label == "stable", -c.events))[:max_categories]
+    notes: list[tuple[float, str, object, datetime]] = []  # end-of-forecast labels, placed apart below
     for i, c in enumerate(shown):
         col = colors(i % 10)
         hist = np.array([np.nan if v is None else v for v in c.history], dtype=float)
@@ -43,8 +44,13 @@ def plot_user_trends(trends: UserTrends, path: Path, max_categories: int = 8) ->
         if c.change is not None:
             ax.axvline(datetime.fromtimestamp(c.change.ts, UTC), color=col, ls=":", lw=1.2)
         if c.label != "stable":
-            ax.annotate(LABEL_WORDS[c.label], (fx[-1], f.mean[-1]), xytext=(4, 0), textcoords="offset points",
-                        color=col, fontsize=9, fontweight="bold", va="center")
+            notes.append((float(f.mean[-1]), LABEL_WORDS[c.label], col, fx[-1]))
+    placed: list[float] = []
+    for y, text, col, x in sorted(notes, key=lambda n: n[0]):  # no two labels on top of each other
+        y = max([y, *(p + 0.06 for p in placed)])
+        placed.append(y)
+        ax.annotate(text, (x, y), xytext=(4, 0), textcoords="offset points", color=col, fontsize=9,
+                    fontweight="bold", va="center", annotation_clip=False)
     ax.axvline(datetime.fromtimestamp(int(edges[-1]), UTC), color="grey", lw=0.8)
     recent = int(edges[-1 - trends.recent_buckets])
     ax.axvspan(datetime.fromtimestamp(recent, UTC), datetime.fromtimestamp(int(edges[-1]), UTC), color="grey",
