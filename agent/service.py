@@ -20,21 +20,20 @@ from evorec.agent.answer import Rationale, Recommendations, RecommendedItem
 from evorec.agent.events import AgentEvent, MessageStreamer
 from evorec.agent.grounding import FinalAnswer, Grounder, Review, answer_schema, parse_answer, response_format, review
 from evorec.agent.llm import ChatModel, ChatReply, llm_from_settings
+from evorec.agent.llm_tools import LLM_TOOLS, PRE_RUN, TOOLS
 from evorec.agent.preferences import PreferenceUpdate, parse_preferences
 from evorec.agent.sessions import Session, SessionStore
-from evorec.agent.toolkit import BoundToolkit, ToolOutcome, clip, ranked_summary, tool_specs
+from evorec.agent.tool_calls import ToolOutcome, UserBoundTools, tool_specs
+from evorec.agent.tool_summaries import clip, ranked_summary
 from evorec.errors import LLMUnavailableError
 from evorec.prompts import load_prompt
 from evorec.settings import Settings, get_settings
 from evorec.tools.constraints import Constraints
 from evorec.tools.evidence import Evidence
+from evorec.tools.protocol import ToolboxProtocol
 from evorec.tools.recommendation import RankedItem, RankedList
 
 Emit = Callable[[AgentEvent], None]
-PRE_RUN = ("get_user_history", "forecast_interests", "detect_trends")
-# Offered to the model: forecast and trends already ran and are in its prompt; history stays for
-# windows and semantic queries. A constant list keeps the system+tools prompt prefix cacheable.
-LLM_TOOLS = ["rank_candidates", "search_items", "get_user_history", "get_item"]
 DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
@@ -77,7 +76,7 @@ class TurnResult(BaseModel):
 
 
 class AgentService:
-    def __init__(self, toolbox: Any, settings: Settings | None = None, llm: ChatModel | None = None,
+    def __init__(self, toolbox: ToolboxProtocol, settings: Settings | None = None, llm: ChatModel | None = None,
                  llm_max_items: int = 2, sessions: SessionStore | None = None,
                  turn_budget_s: float | None = 15.0, llm_filters: bool = False) -> None:
         """``llm=None`` uses the endpoint configured in settings (none configured: plan-first only).
@@ -176,7 +175,7 @@ class AgentService:
 
     # ---- one turn -----------------------------------------------------------------------------
     def _categories(self) -> list[str]:
-        return list(getattr(self.toolbox, "categories", []) or [])
+        return list(self.toolbox.categories)
 
     def run_turn(self, user_id: str, message: str, constraints: Constraints,
                  history: list[dict[str, str]] | None = None, emit: Emit | None = None, use_llm: bool = True,
@@ -184,9 +183,10 @@ class AgentService:
         t0 = time.perf_counter()
         emit = emit or (lambda ev: None)
         trace = TurnTrace(preferences=prefs)
-        kit = BoundToolkit(self.toolbox, user_id, constraints)
+        kit = UserBoundTools(self.toolbox, user_id, constraints)
         for name in PRE_RUN:
-            self._run_tool(kit, name, {"limit": 10} if name == "get_user_history" else {}, "plan", trace, emit)
+            pre = TOOLS[name].pre_run
+            self._run_tool(kit, name, dict(pre.arguments) if pre else {}, "plan", trace, emit)
         if self.llm is None or not use_llm:
             reason = "LLM disabled for this request" if self.llm is not None else "no LLM endpoint configured"
             rec = self._plan_first(kit, user_id, message, constraints, trace, emit, reason)
@@ -203,7 +203,7 @@ class AgentService:
         rec.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         return TurnResult(recommendations=rec, trace=trace)
 
-    def _run_tool(self, kit: BoundToolkit, name: str, args: str | dict[str, Any], by: str, trace: TurnTrace,
+    def _run_tool(self, kit: UserBoundTools, name: str, args: str | dict[str, Any], by: str, trace: TurnTrace,
                   emit: Emit) -> ToolOutcome:
         shown = args if isinstance(args, dict) else {"raw": args}
         emit(AgentEvent(type="tool_call", tool=name, arguments=shown, issued_by=by))  # type: ignore[arg-type]
@@ -241,15 +241,17 @@ class AgentService:
             return None
         base = lists[-1].model_copy(deep=True)
         seen = {i.item_id for i in base.items}
+        known = {e.id for e in base.evidence}
         for other in lists[:-1]:
-            base.evidence.update(other.evidence)
+            base.evidence += [e for e in other.evidence if e.id not in known]
+            known |= {e.id for e in other.evidence}
             for it in other.items:
                 if it.item_id not in seen:
                     seen.add(it.item_id)
                     base.items.append(it)
         return base
 
-    def _ensure_ranked(self, kit: BoundToolkit, trace: TurnTrace, emit: Emit) -> RankedList:
+    def _ensure_ranked(self, kit: UserBoundTools, trace: TurnTrace, emit: Emit) -> RankedList:
         ranked = self._ranked(trace)
         if ranked is None:
             out = self._run_tool(kit, "rank_candidates", {"k": min(kit.constraints.k, 50)}, "plan", trace, emit)
@@ -272,7 +274,7 @@ class AgentService:
         cold = not any(not o.cold_start for o in trace.tools if o.name == "get_user_history")
         return f"(Session user {user_id}{', new: no history yet' if cold else ''}. Preferences in force: {prefs_note}.)"
 
-    def _llm_turn(self, kit: BoundToolkit, user_id: str, message: str, constraints: Constraints,
+    def _llm_turn(self, kit: UserBoundTools, user_id: str, message: str, constraints: Constraints,
                   history: list[dict[str, str]], trace: TurnTrace, emit: Emit) -> Recommendations:
         """Call 1 picks tools (grammar-forced call, short prompt: the request, not the pre-run results);
         call 2 continues the same conversation (same prefix, so a llama.cpp server reuses its KV cache)
@@ -406,7 +408,7 @@ class AgentService:
                                shortfall=ranked.shortfall, dropped=dropped, timings_ms=dict(ranked.timings_ms))
 
     # ---- plan-first ---------------------------------------------------------------------------
-    def _plan_first(self, kit: BoundToolkit, user_id: str, message: str, constraints: Constraints, trace: TurnTrace,
+    def _plan_first(self, kit: UserBoundTools, user_id: str, message: str, constraints: Constraints, trace: TurnTrace,
                     emit: Emit, reason: str, reuse: RankedList | None = None) -> Recommendations:
         """history → forecast → trends → rank → template rationales (the pre-run tools already ran)."""
         ranked = reuse or self._ensure_ranked(kit, trace, emit)
@@ -438,7 +440,7 @@ def pre_run_facts(trace: TurnTrace) -> str:
 
 # ---- templates ------------------------------------------------------------------------------------
 def _evidence_for(it: RankedItem, ranked: RankedList, ids: list[str]) -> list[Evidence]:
-    pool = ranked.evidence
+    pool = ranked.evidence_by_id()
     return [pool[e] for e in ids if e in pool]
 
 

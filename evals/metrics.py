@@ -9,7 +9,8 @@ Conventions (every model is measured the same way):
 - Ties are pessimistic: the target's rank is 1 + the number of *other* candidates whose score is
   greater than or equal to the target's. A constant scorer therefore ranks every target last.
 - HR@K (= Recall@K with one target) = 1[rank <= K]; NDCG@K = 1/log2(rank + 1) if rank <= K else 0
-  (the ideal DCG with one target is 1); MRR = mean 1/rank over the full ranking (not truncated).
+  (the ideal DCG with one target is 1); MRR = mean 1/rank over the full ranking (not truncated);
+  MRR@K = mean of 1/rank when rank <= K, else 0.
 - Top-K lists (for coverage and novelty) order by score descending, ties by lower item index.
 - Coverage@K = distinct items in any case's top-K / catalog size.
 - Novelty@K = mean self-information -log2 p(i) of recommended items, p(i) = (u_i + 1) / (U + 1),
@@ -84,6 +85,12 @@ def mrr(ranks: np.ndarray) -> float:
     return float(np.mean(1.0 / ranks.astype(np.float64))) if len(ranks) else 0.0
 
 
+def mrr_at(ranks: np.ndarray, k: int) -> float:
+    if not len(ranks):
+        return 0.0
+    return float(np.mean(np.where(ranks <= k, 1.0 / ranks.astype(np.float64), 0.0)))
+
+
 def ndcg_per_case(ranks: np.ndarray, k: int) -> np.ndarray:
     return np.where(ranks <= k, 1.0 / np.log2(ranks.astype(np.float64) + 1.0), 0.0)
 
@@ -128,6 +135,7 @@ def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> dict[s
     for k in ks:
         out[f"HR@{k}"] = hit_rate(ranks, k)
         out[f"NDCG@{k}"] = ndcg(ranks, k)
+        out[f"MRR@{k}"] = mrr_at(ranks, k)
     out["MRR"] = mrr(ranks)
     return out
 

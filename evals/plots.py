@@ -15,16 +15,19 @@ from evorec.evals.results import EvalResult
 
 
 def metric_bars(result: EvalResult, path: Path) -> Path:
-    """Grouped bars: HR@K, NDCG@K and MRR per model."""
+    """Grouped bars: HR@K, NDCG@K and MRR per model; error bars = sd over seeds when the run had several."""
     names = [n for n in result.metric_names() if n.startswith(("HR@", "NDCG@", "MRR"))]
+    several = len(result.seeds) > 1
     models = [m.name for m in result.models]
     x = np.arange(len(names))
     width = 0.8 / max(len(models), 1)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(names) + 2), 4.2))
     for j, m in enumerate(result.models):
-        ax.bar(x + (j - (len(models) - 1) / 2) * width, [m.metrics.get(n, 0.0) for n in names], width, label=m.name)
-    ax.set_xticks(x, names)
-    ax.set_ylabel("score")
+        err = [m.metrics_sd.get(n, 0.0) for n in names] if several else None
+        ax.bar(x + (j - (len(models) - 1) / 2) * width, [m.metrics.get(n, 0.0) for n in names], width, label=m.name,
+               yerr=err, capsize=2 if several else 0, error_kw={"elinewidth": 0.8})
+    ax.set_xticks(x, names, fontsize=8, rotation=30 if len(names) > 8 else 0)
+    ax.set_ylabel("score" + (f" (mean ± sd, {len(result.seeds)} seeds)" if several else ""))
     ax.set_title(f"{result.dataset.name} · {result.config.protocol} · full-catalog ranking")
     ax.legend(fontsize=8, ncols=min(len(models), 4))
     ax.grid(axis="y", alpha=0.3)
@@ -60,7 +63,9 @@ def mix_bars(result: EvalResult, path: Path) -> Path:
     assert result.mix is not None
     names = list(result.mix.methods)
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.bar(names, [result.mix.methods[n].js for n in names], color=["C0", "C1", "C2", "C3"][: len(names)])
+    err = [result.mix.methods[n].js_sd for n in names] if len(result.mix.seeds) > 1 else None
+    ax.bar(names, [result.mix.methods[n].js for n in names], color=["C0", "C1", "C2", "C3"][: len(names)],
+           yerr=err, capsize=3)
     ax.set_ylabel("mean Jensen–Shannon (lower is better)")
     ax.set_title(f"category mix of the next {result.mix.horizon} events")
     ax.grid(axis="y", alpha=0.3)

@@ -32,13 +32,15 @@ from evorec.evals.results import (
     MixMethod,
     MixResult,
     ModelResult,
+    SeedRun,
 )
+from evorec.evals.stats import RatioInterval, mean_sd, ratio_interval
 from evorec.settings import REPO_ROOT, Settings, get_settings
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import SequenceData
 from evorec.tools.data.splits import Split, make_split
 from evorec.tools.models import available_models, create_model
-from evorec.tools.models.base import Recommender
+from evorec.tools.models.base import FitReport, Recommender
 
 # models that read SequenceData.item_text_emb (others ignore it)
 TEXT_MODELS = frozenset({"forecaster", "fusion"})
@@ -116,14 +118,17 @@ def text_embeddings(ds: Dataset, data: SequenceData, settings: Settings, console
     return emb
 
 
-def bucket_metrics(lengths: np.ndarray, ranks: np.ndarray) -> list[BucketMetric]:
+def bucket_metrics(lengths: np.ndarray, ranks: np.ndarray | list[np.ndarray]) -> list[BucketMetric]:
+    """NDCG@10 / HR@10 per test-history length bucket (averaged over seeds when given one rank vector per seed)."""
+    per_seed = [ranks] if isinstance(ranks, np.ndarray) else list(ranks)
+    gains = np.mean([ndcg_per_case(r, 10) for r in per_seed], axis=0)
+    hits = np.mean([(r <= 10).astype(np.float64) for r in per_seed], axis=0)
     out: list[BucketMetric] = []
-    gains = ndcg_per_case(ranks, 10)
     for lo, hi in HISTORY_BUCKETS:
         sel = (lengths >= lo) & (lengths < hi)
         if sel.any():
             out.append(BucketMetric(lo=lo, hi=hi, n=int(sel.sum()), ndcg10=float(gains[sel].mean()),
-                                    hr10=float((ranks[sel] <= 10).mean())))
+                                    hr10=float(hits[sel].mean())))
     return out
 
 
@@ -152,17 +157,80 @@ def evaluate_model(model: Recommender, split: Split, ks: list[int], batch_size: 
 
 
 def mix_evaluation(data: SequenceData, cfg: EvalConfig, progress: bool, console: Console) -> MixResult:
-    """The forecaster's interest-evolution head vs "last window persists" and "all-time mix" (MODELS' protocol)."""
+    """The forecaster's interest-evolution head vs "last window persists" and "all-time mix" (MODELS' protocol),
+    once per seed; per-user divergences are averaged over seeds, intervals are paired bootstraps over users."""
     from evorec.tools.forecast.evaluate import run_mix_eval
 
+    seeds = list(cfg.seeds or [cfg.seed])
     console.print(f"category-mix evaluation: training a forecaster on all but each user's last "
-                  f"{cfg.mix_horizon} events ...", highlight=False)
-    seed_everything(cfg.seed)
+                  f"{cfg.mix_horizon} events (seeds {seeds}) ...", highlight=False)
     t0 = time.perf_counter()
     overrides = {k: v for k, v in cfg.overrides.get("forecaster", {}).items() if k != "horizon"}
-    report, _ = run_mix_eval(data, horizon=cfg.mix_horizon, seed=cfg.seed, progress=progress, **overrides)
-    return MixResult(horizon=report.horizon, n_users=report.n_users, fit_seconds=time.perf_counter() - t0,
-                     methods={k: MixMethod(kl=v.kl, js=v.js) for k, v in report.methods.items()})
+    per_seed = []
+    for seed in seeds:
+        seed_everything(seed)
+        report, _ = run_mix_eval(data, horizon=cfg.mix_horizon, seed=seed, progress=progress, **overrides)
+        per_seed.append(report)
+    methods: dict[str, MixMethod] = {}
+    per_user: dict[tuple[str, str], np.ndarray] = {}
+    for name in per_seed[0].methods:
+        kl_m, kl_s = mean_sd([r.methods[name].kl for r in per_seed])
+        js_m, js_s = mean_sd([r.methods[name].js for r in per_seed])
+        methods[name] = MixMethod(kl=kl_m, js=js_m, kl_sd=kl_s, js_sd=js_s)
+        for metric in ("kl", "js"):
+            per_user[name, metric] = np.mean([np.asarray(r.per_user[metric][name]) for r in per_seed], axis=0)
+    intervals = [ratio_interval("forecaster", per_user["forecaster", metric], base, per_user[base, metric],
+                                metric.upper(), n_boot=cfg.n_boot)
+                 for base in ("last_window", "all_time") for metric in ("kl", "js")]
+    return MixResult(horizon=per_seed[0].horizon, n_users=per_seed[0].n_users, methods=methods,
+                     fit_seconds=time.perf_counter() - t0, seeds=seeds, intervals=intervals)
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident set so far (MiB); None where the platform does not say."""
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):  # pragma: no cover - non-POSIX
+        return None
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def aggregate(name: str, config: dict, runs: list[SeedRun], ranks: list[np.ndarray], fit: FitReport,
+              lengths: np.ndarray) -> ModelResult:
+    """Mean (and sd) over seeds of every metric; history-length buckets from the seed-averaged per-case gains."""
+    keys = list(runs[0].metrics)
+    stats = {k: mean_sd([r.metrics[k] for r in runs]) for k in keys}
+    return ModelResult(name=name, config=config, metrics={k: v[0] for k, v in stats.items()},
+                       metrics_sd={k: v[1] for k, v in stats.items()},
+                       fit_seconds=float(np.mean([r.fit_seconds for r in runs])),
+                       score_seconds=float(np.mean([r.score_seconds for r in runs])), n_cases=len(ranks[0]), fit=fit,
+                       runs=runs, by_history_length=bucket_metrics(lengths, ranks))
+
+
+def pairwise_intervals(names: list[str], ranks_by: dict[str, list[np.ndarray]], *, n_boot: int,
+                       metric: str = "NDCG@10") -> list[RatioInterval]:
+    """Paired bootstrap interval of the NDCG@10 ratio for every ordered pair of models."""
+    gains = {n: np.mean([ndcg_per_case(r, 10) for r in ranks_by[n]], axis=0) for n in names if ranks_by[n]}
+    out: list[RatioInterval] = []
+    for a in gains:
+        for b in gains:
+            if a != b and gains[b].mean() > 0:
+                out.append(ratio_interval(a, gains[a], b, gains[b], metric, n_boot=n_boot))
+    return out
+
+
+def save_ranks(path: Path, user_ids: list[str], targets: np.ndarray, seeds: list[int],
+               ranks_by: dict[str, list[np.ndarray]]) -> Path:
+    """Per-case 1-based ranks of every model and seed (``<model>/seed<k>``), with the cases' users and targets."""
+    arrays: dict[str, np.ndarray] = {"user_ids": np.asarray(user_ids, dtype=str),
+                                     "targets": np.asarray(targets, dtype=np.int64)}
+    for name, per_seed in ranks_by.items():
+        for seed, r in zip(seeds, per_seed, strict=False):
+            arrays[f"{name}/seed{seed}"] = r
+    np.savez_compressed(path, **arrays)
+    return path
 
 
 def reuse_forecaster(name: str, model_cfg: dict, fitted: dict[str, Recommender]) -> bool:
@@ -205,6 +273,9 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
     ds = load_dataset(cfg.dataset, path=cfg.path, settings=settings)
     data = SequenceData.from_dataset(ds)
     use_text = cfg.text if cfg.text is not None else bool(TEXT_MODELS & set(cfg.models))
+    if use_text and not ds.has_item_text:
+        console.print(f"{ds.name} has no item text (ids only): text features off", highlight=False)
+        use_text = False
     if use_text:
         data.item_text_emb = text_embeddings(ds, data, settings, console)
     split = make_split(data, cfg.protocol, cutoff_ts=cfg.cutoff_ts, min_history=cfg.min_history,
@@ -224,39 +295,52 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
 
     run_dir = run_dir_for(cfg) if write else None
     partial = run_dir / "metrics.partial.json" if run_dir else None
-    fitted: dict[str, Recommender] = {}
-    for name in cfg.models:
-        console.print(f"[bold cyan]{name}[/bold cyan]: fitting ...", highlight=False)
-        model_cfg = dict(cfg.overrides.get(name, {}))
-        reused = reuse_forecaster(name, model_cfg, fitted)
-        try:
-            model = create_model(name, **model_cfg)
-        except (ValueError, TypeError) as e:
-            raise InvalidRequestError(f"bad config for model {name}: {' '.join(str(e).split())[:300]}") from e
-        seed_everything(cfg.seed)
-        t0 = time.perf_counter()
-        fit = model.fit(split.train, valid, seed=cfg.seed, progress=progress)
-        fit_s = time.perf_counter() - t0
-        metrics, ranks, score_s = evaluate_model(model, split, cfg.ks, cfg.batch_size, user_counts)
-        shown_cfg = dict(cfg.overrides.get(name, {}))
-        if reused:
-            shown_cfg["fitted_forecaster"] = "reused from this run (its fit time is not counted here)"
-        res = ModelResult(name=name, config=shown_cfg, metrics=metrics, fit_seconds=fit_s,
-                          score_seconds=score_s, n_cases=len(ranks), fit=fit,
-                          by_history_length=bucket_metrics(lengths, ranks))
-        result.models.append(res)
-        console.print(f"  {name}: NDCG@10 {metrics.get('NDCG@10', float('nan')):.4f}  "
-                      f"HR@10 {metrics.get('HR@10', float('nan')):.4f}  fit {fit_s:.1f}s  score {score_s:.2f}s",
-                      highlight=False)
-        if partial is not None:  # a long run that is stopped still leaves the models finished so far
-            partial.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_text(result.model_dump_json(indent=2))
-        if on_model_done:
-            on_model_done(res)
-        if name == "forecaster" and "fusion" in cfg.models:
-            fitted[name] = model
-        del model
-    fitted.clear()
+    seeds = list(cfg.seeds or [cfg.seed])
+    result.seeds = seeds
+    runs: dict[str, list[SeedRun]] = {n: [] for n in cfg.models}
+    ranks_by: dict[str, list[np.ndarray]] = {n: [] for n in cfg.models}
+    first_fit: dict[str, FitReport] = {}
+    shown: dict[str, dict] = {}
+    for seed in seeds:
+        fitted: dict[str, Recommender] = {}
+        for name in cfg.models:
+            console.print(f"[bold cyan]{name}[/bold cyan]: fitting (seed {seed}) ...", highlight=False)
+            model_cfg = dict(cfg.overrides.get(name, {}))
+            reused = reuse_forecaster(name, model_cfg, fitted)
+            try:
+                model = create_model(name, **model_cfg)
+            except (ValueError, TypeError) as e:
+                raise InvalidRequestError(f"bad config for model {name}: {' '.join(str(e).split())[:300]}") from e
+            seed_everything(seed)
+            t0, c0 = time.perf_counter(), time.process_time()
+            fit = model.fit(split.train, valid, seed=seed, progress=progress)
+            fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+            metrics, ranks, score_s = evaluate_model(model, split, cfg.ks, cfg.batch_size, user_counts)
+            shown_cfg = dict(cfg.overrides.get(name, {}))
+            if reused:
+                shown_cfg["fitted_forecaster"] = "reused from this run (its fit time is not counted here)"
+            shown[name] = shown_cfg
+            first_fit.setdefault(name, fit)
+            ranks_by[name].append(ranks)
+            runs[name].append(SeedRun(seed=seed, metrics=metrics, fit_seconds=fit_s, fit_cpu_seconds=fit_cpu,
+                                      peak_rss_mb=peak_rss_mb(), score_seconds=score_s, epochs_run=fit.epochs_run,
+                                      best_epoch=fit.best_epoch, seconds_to_best=fit.seconds_to_best,
+                                      best_valid_ndcg10=fit.best_valid_ndcg10))
+            console.print(f"  {name} seed {seed}: NDCG@10 {metrics.get('NDCG@10', float('nan')):.4f}  "
+                          f"HR@10 {metrics.get('HR@10', float('nan')):.4f}  fit {fit_s:.1f}s  score {score_s:.2f}s",
+                          highlight=False)
+            result.models = [aggregate(n, shown[n], runs[n], ranks_by[n], first_fit[n], lengths)
+                             for n in cfg.models if runs[n]]
+            if partial is not None:  # a long run that is stopped still leaves the models finished so far
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                partial.write_text(result.model_dump_json(indent=2))
+            if on_model_done and seed == seeds[-1]:
+                on_model_done(result.model(name))
+            if name == "forecaster" and "fusion" in cfg.models:
+                fitted[name] = model
+            del model
+        fitted.clear()
+    result.intervals = pairwise_intervals(cfg.models, ranks_by, n_boot=cfg.n_boot)
 
     if cfg.mix_eval and "forecaster" in cfg.models:
         result.mix = mix_evaluation(data, cfg, progress, console)
@@ -264,6 +348,7 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
     result.wall_seconds = time.perf_counter() - started
     if run_dir is not None:
         write_run(result, run_dir)
+        save_ranks(run_dir / "ranks.npz", split.test.user_ids, split.test.targets, seeds, ranks_by)
         if partial is not None:
             partial.unlink(missing_ok=True)
     return result

@@ -16,12 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_agent_fixtures import SmallToolbox
 
 from evorec.agent.grounding import Grounder
 from evorec.agent.llm import OpenAIChatModel
-from evorec.agent.service import LLM_TOOLS, AgentService, TurnResult
-from evorec.agent.toolkit import tool_specs
+from evorec.agent.llm_tools import LLM_TOOLS
+from evorec.agent.service import AgentService, TurnResult
+from evorec.agent.tool_calls import tool_specs
+from evorec.evals.toolbox_double import ToolboxDouble
 from evorec.prompts import load_prompt
 from evorec.serving.llm.launcher import LLMEndpoint, warm_up
 from evorec.settings import Settings
@@ -41,7 +42,7 @@ def warm_endpoint(llm_endpoint: LLMEndpoint) -> LLMEndpoint:
 @pytest.fixture
 def service(warm_endpoint: LLMEndpoint, tmp_path: Path) -> AgentService:
     llm = OpenAIChatModel(warm_endpoint.base_url, warm_endpoint.model, timeout_s=CALL_TIMEOUT_S)
-    return AgentService(SmallToolbox(), Settings(home=tmp_path / "home"), llm=llm, llm_max_items=3)
+    return AgentService(ToolboxDouble(), Settings(home=tmp_path / "home"), llm=llm, llm_max_items=3)
 
 
 def describe(res: TurnResult) -> str:

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_agent_fixtures import INJECTION_TITLE, SmallToolbox
 
 from evorec.agent.llm import OpenAIChatModel
 from evorec.agent.scripted import ScriptedChatModel, ScriptedRequest, answer, tool_calls
 from evorec.agent.service import AgentService
 from evorec.errors import InvalidRequestError, NotFoundError
+from evorec.evals.toolbox_double import INJECTION_TITLE, ToolboxDouble
 from evorec.settings import Settings
 
 GOOD_RATIONALE = "Sci-Fi is rising for you: 4 of your last 4 events."
@@ -37,8 +37,8 @@ def _grounded_answer(n: int = 2, message: str = "Here is what fits your rising S
     return step
 
 
-def _service(settings: Settings, steps: list[Any], toolbox: SmallToolbox | None = None) -> AgentService:
-    return AgentService(toolbox or SmallToolbox(), settings, llm=ScriptedChatModel(steps))
+def _service(settings: Settings, steps: list[Any], toolbox: ToolboxDouble | None = None) -> AgentService:
+    return AgentService(toolbox or ToolboxDouble(), settings, llm=ScriptedChatModel(steps))
 
 
 def test_tool_calls_are_routed_validated_and_two_llm_calls_suffice(settings: Settings) -> None:
@@ -47,7 +47,7 @@ def test_tool_calls_are_routed_validated_and_two_llm_calls_suffice(settings: Set
                    ("get_user_history", {"query": "space films", "limit": 3})),
         _grounded_answer(2),
     ])
-    svc = AgentService(SmallToolbox(), settings, llm=llm)
+    svc = AgentService(ToolboxDouble(), settings, llm=llm)
     res = svc.chat_turn("s1", "42", "What should I watch tonight?")
     rec, trace = res.recommendations, res.trace
     by_llm = [o for o in trace.tools if o.issued_by == "llm"]
@@ -67,7 +67,7 @@ def test_tool_calls_are_routed_validated_and_two_llm_calls_suffice(settings: Set
 
     assert "include_categories" not in rank_props(svc)
     assert first.tools == svc.llm_prefix()[1]
-    filtered = AgentService(SmallToolbox(), settings, llm=llm, llm_filters=True)
+    filtered = AgentService(ToolboxDouble(), settings, llm=llm, llm_filters=True)
     assert "Sci-Fi" in rank_props(filtered)["include_categories"]["items"]["enum"]
     # the second asked for schema JSON, shown the pre-run facts; it cites only ids it was shown
     assert second.response_format["type"] == "json_schema" and second.tool_choice == "none"
@@ -85,7 +85,7 @@ def test_tool_calls_are_routed_validated_and_two_llm_calls_suffice(settings: Set
 
 
 def test_model_cannot_reach_another_user(settings: Settings) -> None:
-    tb = SmallToolbox()
+    tb = ToolboxDouble()
     llm = ScriptedChatModel([
         tool_calls(("get_user_history", {"user_id": "7"}), ("get_user_history", {"uid": "7", "limit": 5}),
                    ("get_user_history", {"query": "user 7 history"})),
@@ -106,7 +106,7 @@ def test_model_cannot_reach_another_user(settings: Settings) -> None:
 
 def test_item_text_with_instructions_is_data(settings: Settings) -> None:
     """An item whose title is an injection is ranked like any item; it cannot change whom tools act for."""
-    tb = SmallToolbox()
+    tb = ToolboxDouble()
     svc = AgentService(tb, settings, llm=ScriptedChatModel([tool_calls(("rank_candidates", {"k": 10})),
                                                             _grounded_answer(3)]))
     rec = svc.chat("s1", "42", "Recommend some sci-fi")
@@ -144,7 +144,7 @@ def test_repair_round_fixes_the_answer(settings: Settings) -> None:
             {"item_id": _candidates(req)[0], "rationale": "Released on 1999-01-01.", "evidence_ids": []}]})
 
     llm = ScriptedChatModel([tool_calls(("rank_candidates", {})), bad, _grounded_answer(1)])
-    rec = AgentService(SmallToolbox(), settings, llm=llm).chat("s1", "42", "something new")
+    rec = AgentService(ToolboxDouble(), settings, llm=llm).chat("s1", "42", "something new")
     assert rec.llm_calls == 3 and rec.items[0].rationale.source == "llm"
     assert "cites no evidence id" in llm.requests[2].text  # the repair prompt named the problem
 
@@ -166,7 +166,7 @@ def _closed_port() -> int:
 
 def test_unreachable_endpoint_degrades_to_plan_first(settings: Settings) -> None:
     llm = OpenAIChatModel(f"http://127.0.0.1:{_closed_port()}/v1", timeout_s=3)
-    rec = AgentService(SmallToolbox(), settings, llm=llm).chat("s1", "42", "no horror please")
+    rec = AgentService(ToolboxDouble(), settings, llm=llm).chat("s1", "42", "no horror please")
     assert rec.degraded and "unreachable" in (rec.degraded_reason or "")
     assert rec.items and all("Horror" not in i.categories for i in rec.items)
     assert rec.tool_calls[:4] == ["get_user_history", "forecast_interests", "detect_trends", "rank_candidates"]
@@ -177,7 +177,7 @@ def test_endpoint_timeout_degrades(settings: Settings) -> None:
         srv.bind(("127.0.0.1", 0))
         srv.listen(8)
         llm = OpenAIChatModel(f"http://127.0.0.1:{srv.getsockname()[1]}", timeout_s=0.5)
-        rec = AgentService(SmallToolbox(), settings, llm=llm).chat("s1", "42", "hello")
+        rec = AgentService(ToolboxDouble(), settings, llm=llm).chat("s1", "42", "hello")
     assert rec.degraded and "timed out" in (rec.degraded_reason or "")
 
 
@@ -223,11 +223,11 @@ def test_a_trickling_stream_is_cut_at_the_total_timeout() -> None:
 
 
 def test_preferences_persist_across_a_restarted_service(settings: Settings) -> None:
-    first = AgentService(SmallToolbox(), settings)
+    first = AgentService(ToolboxDouble(), settings)
     r1 = first.chat("sess", "42", "No horror please, and something from the 90s")
     assert r1.degraded and r1.constraints.exclude_categories == ["Horror"]
     del first
-    second = AgentService(SmallToolbox(), settings)  # new process, same home
+    second = AgentService(ToolboxDouble(), settings)  # new process, same home
     r2 = second.chat("sess", "42", "What else do you have?")
     assert r2.constraints.exclude_categories == ["Horror"] and r2.constraints.year_min == 1990
     assert r2.items and all("Horror" not in i.categories and 1990 <= (i.year or 0) <= 1999 for i in r2.items)
@@ -241,7 +241,7 @@ def test_preferences_persist_across_a_restarted_service(settings: Settings) -> N
 
 
 def test_session_is_bound_to_one_user(settings: Settings) -> None:
-    svc = AgentService(SmallToolbox(), settings)
+    svc = AgentService(ToolboxDouble(), settings)
     svc.chat("s1", "42", "hi")
     with pytest.raises(InvalidRequestError):
         svc.chat("s1", "7", "hi")
@@ -250,7 +250,7 @@ def test_session_is_bound_to_one_user(settings: Settings) -> None:
 def test_llm_cannot_relax_session_preferences(settings: Settings) -> None:
     llm = ScriptedChatModel([tool_calls(("rank_candidates", {"k": 10, "include_categories": ["Horror"]})),
                              _grounded_answer(1)])
-    svc = AgentService(SmallToolbox(), settings, llm=llm)
+    svc = AgentService(ToolboxDouble(), settings, llm=llm)
     rec = svc.chat("s1", "42", "I don't want horror")
     assert rec.items and all("Horror" not in i.categories for i in rec.items)
 
@@ -266,7 +266,7 @@ def test_chat_stream_emits_tools_tokens_then_one_final(settings: Settings) -> No
 
 
 def test_cold_start_user_gets_an_answer(settings: Settings) -> None:
-    rec = AgentService(SmallToolbox(), settings).recommend("nobody-123")
+    rec = AgentService(ToolboxDouble(), settings).recommend("nobody-123")
     assert rec.cold_start and rec.items and rec.degraded
 
 
@@ -284,14 +284,14 @@ def test_no_repair_round_past_the_turn_budget(settings: Settings) -> None:
             {"item_id": _candidates(req)[0], "rationale": "Released on 1999-01-01.", "evidence_ids": []}]})
 
     llm = ScriptedChatModel([tool_calls(("rank_candidates", {})), bad])
-    svc = AgentService(SmallToolbox(), settings, llm=llm, turn_budget_s=0.0)
+    svc = AgentService(ToolboxDouble(), settings, llm=llm, turn_budget_s=0.0)
     res = svc.chat_turn("s1", "42", "something new")
     rec = res.recommendations
     assert rec.llm_calls == 2 and not res.trace.repaired and not rec.degraded
     assert rec.items[0].rationale.source == "template"
     assert any("no repair round" in d for d in rec.dropped)
     # unparseable and no time to repair: the plan-first answer, marked degraded, says why
-    svc = AgentService(SmallToolbox(), settings, llm=ScriptedChatModel([tool_calls(("rank_candidates", {})),
+    svc = AgentService(ToolboxDouble(), settings, llm=ScriptedChatModel([tool_calls(("rank_candidates", {})),
                                                                         answer("not json")]), turn_budget_s=0.0)
     rec = svc.chat("s2", "42", "anything")
     assert rec.degraded and rec.llm_calls == 2 and "no time for a repair round" in (rec.degraded_reason or "")

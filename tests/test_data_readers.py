@@ -106,6 +106,29 @@ def test_missing_files_and_names(tmp_path: Path) -> None:
         load_dataset("netflix")
 
 
+def test_ids_only_dataset_without_items_file(tmp_path: Path) -> None:
+    d = tmp_path / "ids"
+    d.mkdir()
+    (d / "interactions.csv").write_text("user_id,item_id,timestamp\nu1,i9,100\nu1,i3,100\nu2,i3,50\nu1,i1,300\n")
+    ds = load_dataset("csv", path=d)
+    assert list(ds.items["item_id"]) == ["i9", "i3", "i1"]  # first appearance in the file
+    assert list(ds.items["title"]) == ["i9", "i3", "i1"] and ds.categories == []
+    assert not ds.has_item_text and ds.item_text()["i3"] == "i3"
+    assert ds.user_events("u1")["item_id"].tolist() == ["i9", "i3", "i1"]  # same-second events keep the file order
+    assert load_dataset("csv", path=write(tmp_path / "full")).has_item_text
+    (d / "interactions.csv").write_text("user_id,item_id,timestamp\nu1,,100\n")
+    fails(d, "interactions.csv", 2, "empty item_id")
+
+
+def test_real_sports_ids_only() -> None:
+    sports = Path("/work/shared/data/amazon-sports-5core")
+    if not (sports / "interactions.csv").is_file():
+        pytest.skip("amazon-sports-5core not present")
+    ds = load_dataset("csv", path=sports)
+    assert (ds.n_users, ds.n_items, len(ds.interactions)) == (35598, 18357, 296337)
+    assert not ds.has_item_text
+
+
 # ---------------------------------------------------------------- MovieLens-100K format
 
 def _ml_item(i: int, title: str, date: str, genres: set[int]) -> str:

@@ -57,7 +57,9 @@ def test_hand_computed_metric_values() -> None:
     assert ndcg(ranks, 20) == pytest.approx((1.0 + 0.5 + 1 / 3 + 1 / math.log2(13)) / 5)
     assert mrr(ranks) == pytest.approx((1 + 1 / 3 + 1 / 7 + 1 / 12 + 1 / 30) / 5)
     m = ranking_metrics(ranks, ks=(5, 10))
-    assert set(m) == {"HR@5", "NDCG@5", "HR@10", "NDCG@10", "MRR"}
+    assert set(m) == {"HR@5", "NDCG@5", "MRR@5", "HR@10", "NDCG@10", "MRR@10", "MRR"}
+    assert m["MRR@10"] == pytest.approx((1 + 1 / 3 + 1 / 7) / 5)  # ranks 12 and 30 count 0, unlike in MRR
+    assert m["MRR@5"] == pytest.approx((1 + 1 / 3) / 5)
     assert ranking_metrics(np.array([], dtype=np.int64))["MRR"] == 0.0
 
 

@@ -45,6 +45,35 @@ def test_run_writes_report_and_is_seed_deterministic(synthetic_dir: Path, tmp_pa
     assert '"seed": 3' in report and "fit (s)" in report and "numpy" in report
 
 
+def test_several_seeds_mean_sd_ranks_and_intervals(synthetic_dir: Path, tmp_path: Path,
+                                                   tmp_settings: Settings) -> None:
+    import numpy as np
+
+    tiny = {"epochs": 2, "hidden": 16, "blocks": 1, "max_len": 30}
+    res = run_eval(_cfg(synthetic_dir, tmp_path, models=["pop", "markov", "sasrec_ce"], seeds=[0, 1], run_name="s",
+                        n_boot=200, overrides={"sasrec_ce": tiny}), tmp_settings, progress=False)
+    assert res.seeds == [0, 1]
+    sas = res.model("sasrec_ce")
+    assert [r.seed for r in sas.runs] == [0, 1]
+    per_seed = [r.metrics["NDCG@10"] for r in sas.runs]
+    assert per_seed[0] != per_seed[1]  # the seed reaches the torch model
+    assert sas.metrics["NDCG@10"] == pytest.approx(np.mean(per_seed))
+    assert sas.metrics_sd["NDCG@10"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert res.model("pop").metrics_sd["NDCG@10"] == 0.0  # deterministic model, same numbers per seed
+    assert all(r.peak_rss_mb and r.peak_rss_mb > 10 for r in sas.runs)
+    ranks = np.load(tmp_path / "s" / "ranks.npz")
+    assert {"user_ids", "targets", "pop/seed0", "sasrec_ce/seed1"} <= set(ranks.files)
+    assert len(ranks["sasrec_ce/seed0"]) == sas.n_cases
+    iv = res.interval("markov", "pop")
+    gains = {n: np.mean([np.where(ranks[f"{n}/seed{s}"] <= 10, 1 / np.log2(ranks[f"{n}/seed{s}"] + 1.0), 0)
+                         for s in (0, 1)], axis=0) for n in ("markov", "pop")}
+    assert iv.ratio == pytest.approx(gains["markov"].mean() / gains["pop"].mean())
+    assert iv.lo <= iv.ratio <= iv.hi
+    assert len(res.intervals) == 6
+    report = (tmp_path / "s" / "report.md").read_text()
+    assert "seeds 0, 1" in report and " ± " in report and "Paired comparisons" in report
+
+
 def test_temporal_protocol_and_custom_ks(synthetic_dir: Path, tmp_path: Path, tmp_settings: Settings) -> None:
     res = run_eval(_cfg(synthetic_dir, tmp_path, models=["pop", "markov"], protocol="temporal", ks=[3, 1],
                         plots=False, cutoff_quantile=0.8), tmp_settings, progress=False, write=False)
@@ -101,17 +130,22 @@ def test_cli_unknown_model_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert "Traceback" not in err
     assert _cli(monkeypatch, tmp_path, "eval", "--set", "pop") != 0
     assert "MODEL.KEY=VALUE" in capsys.readouterr().err
+    for bad in ("0,x", "1,1"):
+        assert _cli(monkeypatch, tmp_path, "eval", "--seeds", bad) != 0
+        err = capsys.readouterr().err
+        assert "--seeds must be" in err and "Traceback" not in err
 
 
 def test_cli_runs_and_writes(synthetic_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                              capsys: pytest.CaptureFixture[str]) -> None:
     code = _cli(monkeypatch, tmp_path, "eval", "--dataset", "synthetic", "--path", str(synthetic_dir), "--models",
                 "pop,markov", "--out", str(tmp_path / "runs"), "--name", "cli", "--k", "5,10",
-                "--set", "markov.alpha=0.5", "--no-plots")
+                "--set", "markov.alpha=0.5", "--no-plots", "--seeds", "4,5")
     out = capsys.readouterr()
     assert code == 0, out.err
     data = json.loads((tmp_path / "runs" / "cli" / "metrics.json").read_text())
     assert data["config"]["overrides"] == {"markov": {"alpha": 0.5}}
+    assert data["seeds"] == [4, 5] and [r["seed"] for r in data["models"][0]["runs"]] == [4, 5]
     assert data["config"]["ks"] == [5, 10] and "markov" in out.out
 
 

@@ -94,3 +94,87 @@ def test_config_keys_checked() -> None:
     assert m.cfg.train.epochs == 3 and m.cfg.hidden == 32
     with pytest.raises(ValueError, match="unknown config keys"):
         create_model("sasrec_ce", bogus=1)
+
+
+def test_sasrec_defaults_are_the_reference_recipe() -> None:
+    """SASRec+ reference (Klenitskiy & Vasilev 2023, their code): 1 head, dropout 0.1 incl. attention, ReLU, the
+    SASRec block, N(0, 0.02) on every embedding and linear, last max_len + 1 events per user, shuffled batches."""
+    import torch
+
+    from evorec.tools.models.sasrec_ce import CausalBlock, SASRecNet
+
+    m = SASRecCE()
+    c, t = m.cfg, m.cfg.train
+    assert (c.hidden, c.blocks, c.heads, c.dropout, c.attn_dropout, c.activation, c.layout, c.positions) == \
+        (64, 2, 1, 0.1, 0.1, "relu", "sasrec", "from_start")
+    assert (t.max_len, t.batch_size, t.lr, t.patience, t.epochs, t.windows, t.batching) == \
+        (200, 128, 1e-3, 10, 100, "last", "shuffle")
+    torch.manual_seed(0)
+    net = SASRecNet(3000, c)
+    assert net.pos_emb.weight.std().item() == pytest.approx(0.02, rel=0.1)  # was N(0, 1): position dominated
+    assert net.item_emb.weight[1:].std().item() == pytest.approx(0.02, rel=0.05)
+    assert float(net.item_emb.weight[0].detach().abs().sum()) == 0.0
+    blk = net.blocks[0]
+    assert isinstance(blk, CausalBlock)
+    for lin in (blk.proj, blk.ff[0], blk.ff[3]):
+        assert lin.weight.detach().std().item() == pytest.approx(0.02, rel=0.2)
+        assert float(lin.bias.detach().abs().sum()) == 0.0
+    assert isinstance(blk.ff[1], torch.nn.ReLU)
+
+
+def test_reference_block_layout_uses_raw_keys_and_normed_query() -> None:
+    """The SASRec block: out = LN1(x) + Attn(q=LN1(x), k=v=x); then LN2 and a residual feed-forward."""
+    import torch
+    import torch.nn.functional as F
+
+    from evorec.tools.models.sasrec_ce import CausalBlock, SASRecConfig
+
+    cfg = SASRecConfig(hidden=8, dropout=0.0, attn_dropout=0.0)
+    blk = CausalBlock(cfg).eval()
+    x = torch.randn(2, 5, 8) * 3 + 1
+    mask = torch.ones(5, 5, dtype=torch.bool).tril()[None, None]
+    q_in = blk.ln1(x)
+    wq, wk, wv = blk.qkv.weight.chunk(3)
+    bq, bk, bv = blk.qkv.bias.chunk(3)
+    att = F.scaled_dot_product_attention(F.linear(q_in, wq, bq)[:, None], F.linear(x, wk, bk)[:, None],
+                                         F.linear(x, wv, bv)[:, None], attn_mask=mask)[:, 0]
+    h = blk.ln2(q_in + blk.proj(att))
+    want = h + blk.ff(h)
+    torch.testing.assert_close(blk(x, mask), want)
+    pre = CausalBlock(cfg.model_copy(update={"layout": "pre_ln"})).eval()
+    pre.load_state_dict(blk.state_dict())
+    assert not torch.allclose(pre(x, mask), want)
+
+
+def test_last_window_only_and_positions_from_the_first_event() -> None:
+    import torch
+
+    from evorec.tools.models.sasrec_ce import SASRecConfig, SASRecNet
+
+    h = History(np.arange(1, 12), np.arange(11))
+    assert [len(w.items) for w in make_windows([h], max_len=4, last_only=True)] == [4]
+    assert [len(w.items) for w in make_windows([h], max_len=4)] == [4, 4, 2]
+    net = SASRecNet(20, SASRecConfig(hidden=8, train={"max_len": 6}))
+    items = torch.tensor([[0, 0, 3, 4, 5], [1, 2, 3, 4, 5]])
+    assert net.position_ids(items).tolist() == [[0, 0, 0, 1, 2], [0, 1, 2, 3, 4]]
+    end = SASRecNet(20, SASRecConfig(hidden=8, positions="from_end", train={"max_len": 6}))
+    assert end.position_ids(items).tolist() == [1, 2, 3, 4, 5]
+
+
+def test_checkpoint_without_block_options_loads_with_the_old_behaviour(data: SequenceData, tmp_path: Path) -> None:
+    import torch
+
+    split = leave_one_out(data)
+    old = {**TINY, "activation": "gelu", "layout": "pre_ln", "init": "torch", "positions": "from_end",
+           "ln_eps": 1e-5}
+    m = SASRecCE(**old)
+    m.fit(split.train, None, seed=0, progress=False)
+    m.save(tmp_path / "s.pt")
+    blob = torch.load(tmp_path / "s.pt", weights_only=False)
+    for k in ("activation", "layout", "init", "positions", "ln_eps"):
+        del blob["config"][k]  # what a checkpoint written before these options holds
+    torch.save(blob, tmp_path / "old.pt")
+    loaded = SASRecCE.load(tmp_path / "old.pt")
+    assert loaded.cfg.layout == "pre_ln" and loaded.cfg.positions == "from_end"
+    hs = split.test.histories[:5]
+    np.testing.assert_array_equal(m.full_sort_predict(hs), loaded.full_sort_predict(hs))

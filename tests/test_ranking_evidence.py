@@ -55,8 +55,8 @@ def test_every_cited_evidence_id_exists_and_numbers_are_grounded(world: OfflineW
         for it in ranked.items:
             assert it.evidence_ids, f"{it.item_id} has no evidence"
             for eid in it.evidence_ids:
-                assert eid in ranked.evidence, f"{eid} cited but missing"
-            cited = [ranked.evidence[e] for e in it.evidence_ids[:MAX_PHRASES]]
+                assert eid in ranked.evidence_by_id(), f"{eid} cited but missing"
+            cited = [ranked.evidence_by_id()[e] for e in it.evidence_ids[:MAX_PHRASES]]
             text = it.template_rationale
             assert text[:1].isupper() and text.endswith(".")
             assert not re.search(r"#\d|score|user |forecaster|similarity", text), text  # written for the person
@@ -76,7 +76,7 @@ def test_agent_grounding_validator_accepts_template_rationales(world: OfflineWor
     grounding = pytest.importorskip("evorec.agent.grounding")
     for u in world.data.user_ids[:6]:
         ranked = _ranked(world, u, k=10)
-        g = grounding.Grounder({it.item_id: it for it in ranked.items}, ranked.evidence)
+        g = grounding.Grounder({it.item_id: it for it in ranked.items}, ranked.evidence_by_id())
         for it in ranked.items:
             problems = g.check_rationale(it, it.template_rationale, it.evidence_ids[:MAX_PHRASES])
             assert problems == [], (it.template_rationale, problems)
@@ -85,7 +85,7 @@ def test_agent_grounding_validator_accepts_template_rationales(world: OfflineWor
 def test_evidence_ids_are_stable_and_typed(world: OfflineWorld) -> None:
     ranked = _ranked(world, world.data.user_ids[3])
     pat = re.compile(r"^ev:(forecast|similar|cooc|trending|popular|trend|cold_start)(:.+)?$")
-    for eid, ev in ranked.evidence.items():
+    for eid, ev in ranked.evidence_by_id().items():
         assert ev.id == eid and pat.match(eid)
         if ev.item_id is not None:
             assert eid.endswith(ev.item_id)
@@ -96,7 +96,7 @@ def test_evidence_ids_are_stable_and_typed(world: OfflineWorld) -> None:
 def test_cold_start_gets_popularity_and_trend_candidates(world: OfflineWorld) -> None:
     ranked = _ranked(world, None, k=10)
     assert ranked.cold_start
-    assert "ev:cold_start" in ranked.evidence
+    assert "ev:cold_start" in ranked.evidence_by_id()
     for it in ranked.items:
         assert set(it.sources) <= {"popular", "trending", "backfill"}
         assert "ev:cold_start" in it.evidence_ids

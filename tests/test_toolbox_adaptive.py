@@ -49,7 +49,7 @@ def test_rank_candidates_returns_grounded_fused_list(env: tuple[Settings, Datase
     for it in r.items:
         assert "Drama" not in it.categories and it.item_id not in seen
         assert set(it.sources) <= KNOWN_SOURCES and it.sources
-        assert all(e in r.evidence for e in it.evidence_ids)
+        assert all(e in r.evidence_by_id() for e in it.evidence_ids)
         assert it.template_rationale
     assert {"history", "rank", "explain", "total"} <= set(r.timings_ms)
 
@@ -61,7 +61,7 @@ def test_trend_evidence_is_cited_when_a_category_rises(env: tuple[Settings, Data
         r = tb.rank_candidates(user, Constraints(k=20))
         for it in r.items:
             for eid in it.evidence_ids:
-                assert eid in r.evidence
+                assert eid in r.evidence_by_id()
                 if eid.startswith("ev:trend:"):
                     assert tb.detect_trends(user).get(eid.split(":", 2)[2]).label in ("rising", "emerging")
                     cited += 1
@@ -87,7 +87,7 @@ def test_cold_start_user_warms_up_then_is_forgotten(env: tuple[Settings, Dataset
     _, ds, tb = env
     user = "brand-new-user"
     cold = tb.rank_candidates(user, Constraints(k=5))
-    assert cold.cold_start and "ev:cold_start" in cold.evidence and not tb.known_user(user)
+    assert cold.cold_start and "ev:cold_start" in cold.evidence_by_id() and not tb.known_user(user)
     assert all(set(it.sources) <= {"popular", "trending", "backfill"} for it in cold.items)
     ts = int(ds.interactions["ts"].max())
     picks = [cold.items[0].item_id, cold.items[1].item_id, cold.items[2].item_id]
@@ -141,3 +141,32 @@ def test_open_by_name_serves_what_was_ingested(env: tuple[Settings, Dataset, Too
     tb = Toolbox.open(settings, "synthetic")  # the store's manifest names the ingested directory
     assert tb.data.fingerprint() == ds.fingerprint() and tb.forecaster is not None
     assert tb.health()["fusion"]["fitted"]
+
+
+def test_similar_items_by_title_are_grounded_and_constrained(env: tuple[Settings, Dataset, Toolbox]) -> None:
+    _, ds, tb = env
+    user = ds.interactions["user_id"].iloc[0]
+    seen = set(ds.user_events(user)["item_id"])
+    anchor_id = ds.interactions["item_id"].value_counts().index[0]  # popular: it co-occurs with many items
+    anchor = tb.get_item(anchor_id)
+    assert anchor is not None
+    cat = anchor.categories[0]
+    r = tb.similar_items(user, anchor.title.lower(), Constraints(k=5, include_categories=[cat.lower()]))
+    assert len(r.items) == 5 and r.shortfall is None and r.constraints.include_categories == [cat]
+    evidence = r.evidence_by_id()
+    assert f"ev:item:{anchor_id}" in evidence and anchor.title in evidence[f"ev:item:{anchor_id}"].text
+    for it in r.items:
+        assert it.item_id != anchor_id and it.item_id not in seen and cat in it.categories
+        like = evidence[it.evidence_ids[0]]
+        assert like.kind == "like" and like.item_id == it.item_id and anchor.title in like.text
+        sim, co = like.numbers["similarity"], like.numbers["co_occurrences"]
+        assert sim > 0 or co > 0
+        assert (f"{sim:.2f}" in like.text) == (sim > 0) and (f"{co:g} times" in like.text) == (co > 0)
+        assert set(it.sources) <= {"similar", "cooc"} and it.sources
+    assert [it.score for it in r.items] == sorted((it.score for it in r.items), reverse=True)
+    by_id = tb.similar_items(user, anchor_id, Constraints(k=5, include_categories=[cat]))
+    assert [i.item_id for i in by_id.items] == [i.item_id for i in r.items]  # an id names the same item
+    described = tb.similar_items(user, anchor.title + " (the one everybody saw)", Constraints(k=3))
+    assert described.items  # not a title: the closest catalog text anchors it
+    with pytest.raises(InvalidRequestError):
+        tb.similar_items(user, "  ")

@@ -32,7 +32,7 @@ def test_trending_items_are_the_planted_risers(synthetic: tuple[pd.DataFrame, pd
     assert not set(ids) & set(truth.falling)
     assert all(e.label in ("rising", "emerging") and e.change_low > 0 for e in c.items)
     assert [e.score for e in c.items] == sorted((e.score for e in c.items), reverse=True)
-    ev = c.evidence()
+    ev = c.evidence
     assert ev[0].id == f"ev:trending:{ids[0]}" and ev[0].kind == "trending" and ev[0].item_id == ids[0]
     assert ev[0].dates["as_of"] == c.as_of_date and "%" in ev[0].text
     assert {e.key for e in c.categories} <= set(load_truth(d).categories)

@@ -50,7 +50,7 @@ def test_insufficient_history_is_a_typed_answer(events: list, why: str) -> None:
     t = TrendService(["Drama", "Comedy"]).user_trends("u", events)
     assert t.status == "insufficient_history"
     assert t.reason and why.split()[-1] in t.reason
-    assert t.evidence() == [] and t.categories == []
+    assert t.evidence == [] and t.categories == []
     assert "not enough history" in t.summary().lower()
 
 
@@ -143,7 +143,7 @@ def test_stable_user_gets_no_labels() -> None:
 def test_result_summary_and_evidence_cite_numbers_and_dates() -> None:
     rng = np.random.default_rng(7)
     t = analyse_user("u1", _events(rng, 80, 200, _switch))
-    ev = t.evidence()
+    ev = t.evidence
     assert all(isinstance(e, Evidence) and e.kind == "trend" for e in ev)
     ids = {e.id for e in ev}
     assert {"ev:trend:Sci-Fi", "ev:trend:Drama", "ev:trend:Comedy"} == ids

@@ -1,18 +1,23 @@
-"""Evidence records: the checkable facts behind every recommendation.
+"""Evidence records: the checkable facts behind every recommendation and every tool result.
 
 Ids are stable and readable, e.g. ``ev:trend:Sci-Fi``, ``ev:forecast:mix``,
-``ev:similar:<item>``, ``ev:cooc:<item>``, ``ev:trending:<item>``. Rationales cite ids;
-the grounding validator checks cited ids exist and quoted numbers appear in them.
+``ev:similar:<item>``, ``ev:cooc:<item>``, ``ev:trending:<item>``, ``ev:item:<item>``. Rationales
+cite ids; the grounding validator checks cited ids exist and quoted numbers appear in them.
+
+Every result a tool returns (``UserHistory``, ``InterestForecast``, ``UserTrends``, ``RankedList``,
+``ItemHit``, ``ItemSearch``) exposes its evidence the same way: ``result.evidence``, a
+``list[Evidence]`` (a field or a computed property) — the :class:`HasEvidence` protocol.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 EvidenceKind = Literal["history", "similar", "trend", "forecast", "cooc", "trending", "popular", "semantic",
-                       "cold_start", "constraint"]
+                       "cold_start", "constraint", "item", "like"]
 
 
 class Evidence(BaseModel):
@@ -27,3 +32,18 @@ class Evidence(BaseModel):
 
 def evidence_id(kind: str, key: str | None = None) -> str:
     return f"ev:{kind}" if key is None else f"ev:{kind}:{key}"
+
+
+class HasEvidence(Protocol):
+    """A tool result: its checkable facts, in the order the result presents them."""
+
+    @property
+    def evidence(self) -> list[Evidence]: ...
+
+
+def by_id(evidence: Iterable[Evidence]) -> dict[str, Evidence]:
+    """Evidence keyed by id (the first record wins when two share an id)."""
+    out: dict[str, Evidence] = {}
+    for e in evidence:
+        out.setdefault(e.id, e)
+    return out

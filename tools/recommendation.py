@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from evorec.tools.constraints import Constraints
-from evorec.tools.evidence import Evidence
+from evorec.tools.evidence import Evidence, by_id
 
 
 class ItemSummary(BaseModel):
@@ -31,8 +31,11 @@ class RankedItem(ItemSummary):
 class RankedList(BaseModel):
     user_id: str
     items: list[RankedItem]
-    evidence: dict[str, Evidence] = Field(default_factory=dict)
+    evidence: list[Evidence] = Field(default_factory=list, description="Every record an item cites, once each.")
     constraints: Constraints
     cold_start: bool = False
     shortfall: str | None = Field(None, description="Set when constraints left fewer than k items.")
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    def evidence_by_id(self) -> dict[str, Evidence]:
+        return by_id(self.evidence)

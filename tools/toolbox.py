@@ -12,12 +12,13 @@ trained on: the ingested dataset plus the events the store held at training time
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,14 +27,21 @@ from evorec.settings import Settings, get_settings
 from evorec.tools.constraints import Constraints
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import History, ItemVocab, SequenceData
-from evorec.tools.evidence import Evidence
+from evorec.tools.evidence import Evidence, evidence_id
 from evorec.tools.ranking.assemble import assemble
 from evorec.tools.ranking.explain import ExplainContext
 from evorec.tools.ranking.index import RankingIndex
-from evorec.tools.ranking.ranker import Ranker
+from evorec.tools.ranking.ranker import Ranker, normalise_constraints
 from evorec.tools.ranking.signals import RISING_LABELS, UserSignals, compute_signals
 from evorec.tools.ranking.trend_labels import labels_from_trends, trend_service
-from evorec.tools.recommendation import RankedList
+from evorec.tools.recommendation import RankedItem, RankedList
+from evorec.tools.store.records import DeleteReport, EventIn, IngestReport, ItemHit, ItemSearch, UserHistory
+
+if TYPE_CHECKING:  # the engines load torch / chromadb / statsmodels: imported where they are opened
+    from evorec.tools.forecast.result import InterestForecast
+    from evorec.tools.forecast.service import ForecastService
+    from evorec.tools.store.history import HistoryStore
+    from evorec.tools.trends.results import UserTrends
 
 log = logging.getLogger(__name__)
 USER_CACHE = 2048
@@ -41,16 +49,19 @@ USER_CACHE = 2048
 
 @dataclass
 class _UserCache:
-    history: Any = None  # UserHistory (all events)
+    history: UserHistory | None = None  # all events
     encoded: tuple[History, np.ndarray] | None = None
-    forecasts: dict[int, Any] = field(default_factory=dict)  # horizon -> InterestForecast
+    forecasts: dict[int, InterestForecast] = field(default_factory=dict)  # by horizon
     fc_scores: np.ndarray | None = None
-    trends: Any = None  # UserTrends
+    trends: UserTrends | None = None
     signals: UserSignals | None = None
 
 
 class Toolbox:
-    def __init__(self, settings: Settings, dataset: Dataset, store: Any, forecast: Any, index: RankingIndex,
+    """The real tools over one dataset's engines; implements :class:`~evorec.tools.protocol.ToolboxProtocol`."""
+
+    def __init__(self, settings: Settings, dataset: Dataset, store: HistoryStore, forecast: ForecastService | None,
+                 index: RankingIndex,
                  ranker: Ranker, fusion_info: dict[str, Any]) -> None:
         self.settings = settings
         self.data = dataset
@@ -94,7 +105,7 @@ class Toolbox:
         except ArtifactError as e:
             log.warning("serving the dataset files alone: %s", e)
             ds = base
-        forecast = None
+        forecast: ForecastService | None = None
         try:
             from evorec.tools.forecast.service import ForecastService
 
@@ -177,7 +188,7 @@ class Toolbox:
             for u in user_ids or []:
                 self._users.pop(str(u), None)
 
-    def _history(self, user_id: str) -> Any:
+    def _history(self, user_id: str) -> UserHistory:
         c = self._cache(user_id)
         if c.history is None:
             c.history = self.store.user_history(user_id)
@@ -195,7 +206,7 @@ class Toolbox:
 
     # ------------------------------------------------------------------ tools
     def get_user_history(self, user_id: str, since: int | str | None = None, until: int | str | None = None,
-                         limit: int | None = 50, query: str | None = None) -> Any:
+                         limit: int | None = 50, query: str | None = None) -> UserHistory:
         user_id = str(user_id)
         if query:
             return self.store.search_user_history(user_id, query, k=limit or 10, since=since, until=until)
@@ -206,7 +217,7 @@ class Toolbox:
             return full.model_copy(update={"events": full.events[-limit:] if limit else []})
         return self.store.user_history(user_id, since=since, until=until, limit=limit)
 
-    def forecast_interests(self, user_id: str, horizon: int = 10) -> Any:
+    def forecast_interests(self, user_id: str, horizon: int = 10) -> InterestForecast:
         if self.forecaster is None:
             raise ArtifactError(f"no forecaster trained for dataset {self.dataset_name!r}; run `evorec train "
                                 f"--dataset {self.dataset_name}`")
@@ -217,7 +228,7 @@ class Toolbox:
             c.forecasts[horizon] = self.forecaster.forecast(user_id, h if len(h) else None, horizon=horizon)
         return c.forecasts[horizon]
 
-    def detect_trends(self, user_id: str) -> Any:
+    def detect_trends(self, user_id: str) -> UserTrends:
         user_id = str(user_id)
         c = self._cache(user_id)
         if c.trends is None:
@@ -235,10 +246,11 @@ class Toolbox:
             c.fc_scores = np.asarray(self.forecaster.score([h])[0], dtype=np.float64)
         return c.fc_scores
 
-    def _forecast_and_scores(self, user_id: str) -> tuple[Any, np.ndarray | None]:
+    def _forecast_and_scores(self, user_id: str) -> tuple[InterestForecast, np.ndarray | None]:
         """The forecast at the model's horizon and the raw next-item scores, from ONE forward pass when neither is
         cached."""
         svc = self.forecaster
+        assert svc is not None, "callers check for a forecaster first"
         c = self._cache(user_id)
         h, _ = self._encoded(user_id)
         if len(h) and c.fc_scores is None and svc.horizon not in c.forecasts:
@@ -270,13 +282,13 @@ class Toolbox:
                                         trend_labels=labels)
             timings["signals"] = _ms(t)
         trend_ev: dict[str, Evidence] = {}
-        if trends is not None and getattr(trends, "ok", False):
+        if trends is not None and trends.ok:
             for ct in trends.categories:
                 if ct.label in RISING_LABELS:
-                    trend_ev[ct.category] = ct.evidence()
+                    trend_ev[ct.category] = ct.as_evidence()
         ctx = ExplainContext(user_id=user_id, forecast_evidence=fc.evidence_by_id() if fc is not None else {},
                              trend_evidence=trend_ev, trend_labels=labels,
-                             horizon=int(getattr(self.forecaster, "horizon", 10) or 10))
+                             horizon=self.forecaster.horizon if self.forecaster is not None else 10)
         return c.signals, ctx
 
     def rank_candidates(self, user_id: str, constraints: Constraints | None = None) -> RankedList:
@@ -298,29 +310,76 @@ class Toolbox:
         ranked.timings_ms = timings
         return ranked
 
-    def search_items(self, text: str, k: int = 10) -> list[Any]:
-        return self.store.search_items(text, k=k)
+    def similar_items(self, user_id: str, item: str, constraints: Constraints | None = None) -> RankedList:
+        """Items like ``item`` (an item id, a catalog title, else the closest catalog text), by text similarity and
+        co-occurrence in histories, under ``constraints`` (unseen only by default) for this user. Each item cites
+        one ``ev:like:<anchor>:<item>`` record with both numbers; the anchor itself is cited as ``ev:item:<id>``."""
+        c = normalise_constraints(constraints or Constraints(), self.index)
+        user_id = str(user_id)
+        t0 = time.perf_counter()
+        anchor = self._resolve_item(item)
+        if anchor is None:
+            return RankedList(user_id=user_id, items=[], constraints=c, shortfall=f"no catalog item matches {item!r}")
+        a = self.index.vocab.index[anchor.item_id]
+        sim = _cosine_row(self.index.item_emb, a, self.index.n_items + 1)
+        cooc = np.asarray(self.index.cooc[a].toarray()).ravel() if self.index.cooc.nnz else np.zeros_like(sim)
+        norm = np.sqrt(np.maximum(self.index.popularity, 1.0))
+        score = sim + cooc / (norm[a] * norm)  # cosine of texts + cosine-normalised co-occurrence
+        score[0] = score[a] = -np.inf
+        seen = {e.item_id for e in self._history(user_id).events}
+        items: list[RankedItem] = []
+        evidence = [*anchor.evidence]
+        for i in np.argsort(-score, kind="stable"):
+            if len(items) >= c.k or not np.isfinite(score[i]) or score[i] <= 0:
+                break
+            iid, cats = self.index.vocab.item_ids[i], list(self.index.item_categories[i])
+            year = int(self.index.years[i])
+            if not c.allows(iid, cats, year if year >= 0 else None, seen):
+                continue
+            ev = _like_evidence(anchor, iid, self.index.titles[i], float(sim[i]), float(cooc[i]))
+            evidence.append(ev)
+            items.append(RankedItem(
+                rank=len(items) + 1, item_id=iid, title=self.index.titles[i], categories=cats,
+                year=year if year >= 0 else None, score=round(float(score[i]), 6),
+                sources=[s for s, v in (("similar", sim[i]), ("cooc", cooc[i])) if v > 0],
+                features={"similarity": round(float(sim[i]), 5), "co_occurrences": float(cooc[i])},
+                evidence_ids=[ev.id, evidence_id("item", anchor.item_id)], template_rationale=ev.text))
+        short = None if len(items) >= c.k else f"only {len(items)} items like {anchor.title} satisfy the constraints"
+        return RankedList(user_id=user_id, items=items, evidence=evidence, constraints=c,
+                          cold_start=not self._history(user_id).known, shortfall=short,
+                          timings_ms={"total": _ms(t0)})
 
-    def get_item(self, item_id: str) -> Any:
+    def _resolve_item(self, item: str) -> ItemHit | None:
+        """An item id, else an exact catalog title (year and a trailing article ignored), else the best text match."""
+        text = str(item).strip()
+        if not text:
+            raise InvalidRequestError("item must not be empty")
+        if text in self.index.vocab.index:
+            return self.get_item(text)
+        want = _title_key(text)
+        for i, title in enumerate(self.index.titles):
+            if i and _title_key(title) == want:
+                return self.get_item(self.index.vocab.item_ids[i])
+        hits = [h for h in self.search_items(text, k=5).hits if h.item_id in self.index.vocab.index]
+        return hits[0] if hits else None
+
+    def search_items(self, text: str, k: int = 10) -> ItemSearch:
+        return ItemSearch(query=text, hits=self.store.search_items(text, k=k))
+
+    def get_item(self, item_id: str) -> ItemHit | None:
         return self.store.get_item(str(item_id))
 
-    def add_events(self, events: list[Any]) -> Any:
+    def add_events(self, events: list[EventIn | dict[str, Any]]) -> IngestReport:
         """Write new events to the store; the touched users' next answers reflect them (no retraining)."""
-        from evorec.tools.store.records import EventIn
-
         evs = [e if isinstance(e, EventIn) else EventIn.model_validate(e) for e in events]
         report = self.store.add_events(evs)
         self.invalidate({e.user_id for e in evs})
         return report
 
-    def delete_user(self, user_id: str) -> Any:
-        from evorec.tools.store.records import DeleteReport
-
+    def delete_user(self, user_id: str) -> DeleteReport:
         n = self.store.delete_user(str(user_id))
         self.invalidate([str(user_id)])
-        forget = getattr(self.trend_service, "invalidate", None)
-        if callable(forget):
-            forget(str(user_id))
+        self.trend_service.invalidate(str(user_id))
         return DeleteReport(user_id=str(user_id), events_deleted=n)
 
 
@@ -328,7 +387,35 @@ def _ms(t0: float) -> float:
     return round(1000 * (time.perf_counter() - t0), 3)
 
 
-def _item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab, store: Any) -> np.ndarray | None:
+_TITLE_YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
+_TRAILING_ARTICLE = re.compile(r"^(.*), (the|a|an)$")
+
+
+def _title_key(title: str) -> str:
+    """"Godfather, The (1972)" and "the godfather" compare equal."""
+    t = _TITLE_YEAR.sub("", title).strip().lower()
+    m = _TRAILING_ARTICLE.match(t)
+    return f"{m.group(2)} {m.group(1)}" if m else t
+
+
+def _cosine_row(emb: np.ndarray | None, a: int, n: int) -> np.ndarray:
+    """Cosine of item ``a``'s text embedding with every item's (rows are L2-normalised); zeros without embeddings."""
+    if emb is None:
+        return np.zeros(n)
+    return (emb @ emb[a]).astype(np.float64)
+
+
+def _like_evidence(anchor: ItemHit, item_id: str, title: str, sim: float, cooc: float) -> Evidence:
+    bits = []
+    if sim > 0:
+        bits.append(f"{title} resembles {anchor.title} (text similarity {sim:.2f})")
+    if cooc > 0:
+        bits.append(f"{title} and {anchor.title} were in the same histories {cooc:g} times")
+    return Evidence(id=evidence_id("like", f"{anchor.item_id}:{item_id}"), kind="like", item_id=item_id,
+                    text="; ".join(bits) + ".", numbers={"similarity": round(sim, 2), "co_occurrences": cooc})
+
+
+def _item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab, store: HistoryStore) -> np.ndarray | None:
     """Item text embeddings in vocab order: the training cache, else the store's item collection."""
     from evorec.tools.ranking.training import cached_item_embeddings
 

@@ -1,9 +1,13 @@
-"""The generic dataset format: ``interactions.csv`` + ``items.csv`` in one directory.
+"""The generic dataset format: ``interactions.csv`` + optional ``items.csv`` in one directory.
 
 ``interactions.csv``: ``user_id,item_id,timestamp[,rating]`` — ids are strings, ``timestamp`` is
 unix seconds (an integer; ``1.7e9``-style floats are accepted when integral), ``rating`` optional.
 ``items.csv``: ``item_id,title[,categories,description,image_path,year]`` — ``categories``
 ``|``-separated. Files are UTF-8 (a BOM is fine). Extra columns are ignored.
+Without ``items.csv`` (public benchmarks often ship ids only) the catalog is the set of item ids in
+``interactions.csv``, in order of first appearance; items are then known by their ids alone (no
+titles, categories or descriptions), and ``Dataset.has_item_text`` is False so text and category
+features are off.
 
 Every problem raises :class:`DataFormatError` naming the file, the line and what is wrong.
 """
@@ -127,7 +131,7 @@ def _read_items(path: Path) -> pd.DataFrame:
                          "image_path": images, "year": pd.array(years, dtype="Int64")})
 
 
-def _read_interactions(path: Path, known_items: set[str], items_path: Path) -> pd.DataFrame:
+def _read_interactions(path: Path, known_items: set[str] | None, items_path: Path) -> pd.DataFrame:
     text = read_text(path)
     users: list[str] = []
     item_ids: list[str] = []
@@ -137,7 +141,9 @@ def _read_interactions(path: Path, known_items: set[str], items_path: Path) -> p
         uid, iid = r["user_id"].strip(), r["item_id"].strip()
         if not uid:
             raise DataFormatError(str(path), "empty user_id", line)
-        if iid not in known_items:
+        if not iid:
+            raise DataFormatError(str(path), "empty item_id", line)
+        if known_items is not None and iid not in known_items:
             raise DataFormatError(str(path), f"item_id {iid!r} is not in {items_path.name}", line)
         users.append(uid)
         item_ids.append(iid)
@@ -149,6 +155,14 @@ def _read_interactions(path: Path, known_items: set[str], items_path: Path) -> p
                          "rating": np.array(ratings, dtype=np.float64), "row": np.arange(len(users), dtype=np.int64)})
 
 
+def ids_only_items(item_ids: pd.Series) -> pd.DataFrame:
+    """A catalog that knows items by their ids alone (first-appearance order; the id is the title)."""
+    ids = list(dict.fromkeys(item_ids.astype(str)))
+    n = len(ids)
+    return pd.DataFrame({"item_id": ids, "title": ids, "categories": [[] for _ in range(n)], "description": [""] * n,
+                         "image_path": [""] * n, "year": pd.array([None] * n, dtype="Int64")})
+
+
 def read_csv_dataset(directory: Path, name: str = "csv", categories: list[str] | None = None) -> Dataset:
     """Read ``directory/{interactions,items}.csv`` into a :class:`Dataset`.
 
@@ -158,6 +172,12 @@ def read_csv_dataset(directory: Path, name: str = "csv", categories: list[str] |
     if not directory.is_dir():
         raise DataFormatError(str(directory), "dataset directory not found")
     items_path, inter_path = directory / ITEMS_FILE, directory / INTERACTIONS_FILE
+    if not items_path.exists():
+        inter = _read_interactions(inter_path, None, items_path)
+        if categories:
+            raise DataFormatError(str(items_path), "file not found (categories need an items file)")
+        return Dataset(name=name, interactions=inter, items=ids_only_items(inter["item_id"]), categories=[],
+                       source=str(directory))
     items = _read_items(items_path)
     inter = _read_interactions(inter_path, set(items["item_id"]), items_path)
     if categories is not None:

@@ -80,6 +80,16 @@ class Dataset:
         ints = self.interactions
         return ints[ints["user_id"] == str(user_id)]
 
+    @property
+    def has_item_text(self) -> bool:
+        """False for an ids-only catalog (every title is its id, no categories or descriptions): there is no
+        text to embed, so text features are off."""
+        items = self.items
+        if not len(items):
+            return False
+        described = (items["title"].astype(str) != items["item_id"].astype(str)) | (items["description"] != "")
+        return bool(described.any() or items["categories"].map(len).any())
+
     def item_text(self) -> dict[str, str]:
         """The text embedded for each item: title, categories, description."""
         out: dict[str, str] = {}

@@ -93,6 +93,8 @@ def item_text_embeddings(ds: Dataset, vocab: ItemVocab) -> np.ndarray | None:
     except ImportError:
         log.warning("evorec.tools.store.embedder is not available; training id-only (no text embeddings)")
         return None
+    if not ds.has_item_text:  # an ids-only catalog: nothing to embed
+        return None
     texts = ds.item_text()
     emb = np.asarray(get_embedder().encode([texts[i] for i in vocab.item_ids[1:]]), dtype=np.float32)
     return np.vstack([np.zeros((1, emb.shape[1]), np.float32), emb])

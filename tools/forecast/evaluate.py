@@ -32,7 +32,12 @@ class MixEvalReport(BaseModel):
     horizon: int
     n_users: int
     methods: dict[str, MixScores] = Field(description="Mean divergences per method; lower is better.")
-    per_user_js: dict[str, list[float]] = Field(default_factory=dict, exclude=True)
+    per_user: dict[str, dict[str, list[float]]] = Field(
+        default_factory=dict, exclude=True, description="metric ('kl' | 'js') -> method -> per-user divergence.")
+
+    @property
+    def per_user_js(self) -> dict[str, list[float]]:
+        return self.per_user.get("js", {})
 
     def ratio(self, method: str = "forecaster", baseline: str = "last_window", metric: str = "js") -> float:
         """``method``'s divergence relative to ``baseline``'s (< 1: the method is better)."""
@@ -83,13 +88,14 @@ def evaluate_mix(histories: list[History], futures: list[np.ndarray], item_categ
     methods["all_time"] = np.stack([window_mix(h.items, cat_w) for h in histories])
     keep = realised.sum(axis=1) > 0
     out: dict[str, MixScores] = {}
-    per_user: dict[str, list[float]] = {}
+    per_user: dict[str, dict[str, list[float]]] = {"kl": {}, "js": {}}
     for name, pred in methods.items():
         kl = kl_divergence(realised[keep], pred[keep])
         js = js_divergence(realised[keep], pred[keep])
         out[name] = MixScores(kl=float(kl.mean()), js=float(js.mean()))
-        per_user[name] = js.tolist()
-    return MixEvalReport(horizon=horizon, n_users=int(keep.sum()), methods=out, per_user_js=per_user)
+        per_user["kl"][name] = kl.tolist()
+        per_user["js"][name] = js.tolist()
+    return MixEvalReport(horizon=horizon, n_users=int(keep.sum()), methods=out, per_user=per_user)
 
 
 def run_mix_eval(data: SequenceData, *, horizon: int = 10, seed: int = 0, progress: bool = True,

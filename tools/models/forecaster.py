@@ -73,6 +73,9 @@ class ForecasterNet(SASRecNet):
             self.age_bias = nn.Embedding(AGE_BUCKETS, 1)
             nn.init.zeros_(self.age_bias.weight)
         self.mix_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cat_w.shape[1]))
+        if cfg.init == "normal":
+            nn.init.normal_(self.mix_head[0].weight, std=0.02)
+            nn.init.zeros_(self.mix_head[0].bias)
         nn.init.zeros_(self.mix_head[-1].weight)
         nn.init.zeros_(self.mix_head[-1].bias)
         # the head corrects (in log space) a learned blend of the recent-window and all-so-far mixes;

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -25,25 +25,48 @@ from evorec.tools.models.torch_trainer import TrainConfig, fit_sequence_model, r
 
 
 class CausalBlock(nn.Module):
-    """Pre-LN transformer block with causal self-attention."""
+    """One causal self-attention block, in either layout.
 
-    def __init__(self, d: int, heads: int, dropout: float, ff_mult: int = 1, attn_dropout: float = 0.0) -> None:
+    ``sasrec`` (the SASRec paper's code, kept by the SASRec+ reference): the query is the layer-normed
+    input while keys and values are the raw input; the residual adds the attention output to the
+    normed query; the feed-forward then runs on a layer-normed copy with its own residual.
+    ``pre_ln``: the standard pre-LN transformer block (x + Attn(LN x), then x + FF(LN x)).
+    """
+
+    def __init__(self, cfg: SASRecConfig) -> None:
         super().__init__()
-        self.heads, self.p = heads, attn_dropout
-        self.ln1 = nn.LayerNorm(d)
+        d = cfg.hidden
+        self.heads, self.p, self.layout = cfg.heads, cfg.attn_dropout, cfg.layout
+        self.ln1 = nn.LayerNorm(d, eps=cfg.ln_eps)
         self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)
-        self.ln2 = nn.LayerNorm(d)
-        self.ff = nn.Sequential(nn.Linear(d, ff_mult * d), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_mult * d, d))
-        self.drop = nn.Dropout(dropout)
+        self.ln2 = nn.LayerNorm(d, eps=cfg.ln_eps)
+        act = nn.ReLU() if cfg.activation == "relu" else nn.GELU()
+        self.ff = nn.Sequential(nn.Linear(d, cfg.ff_mult * d), act, nn.Dropout(cfg.dropout),
+                                nn.Linear(cfg.ff_mult * d, d))
+        self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        b, L, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).view(b, L, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+    def attend(self, q_in: Tensor, kv_in: Tensor, mask: Tensor) -> Tensor:
+        b, L, d = q_in.shape
+        h = self.heads
+        wq, wk, wv = self.qkv.weight.chunk(3)
+        bq, bk, bv = self.qkv.bias.chunk(3)
+        q = F.linear(q_in, wq, bq).view(b, L, h, d // h).transpose(1, 2)
+        k = F.linear(kv_in, wk, bk).view(b, L, h, d // h).transpose(1, 2)
+        v = F.linear(kv_in, wv, bv).view(b, L, h, d // h).transpose(1, 2)
         if mask.dtype != torch.bool:
             mask = mask.to(q.dtype)  # additive bias must match q under bf16 autocast
         a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.p if self.training else 0.0)
-        x = x + self.drop(self.proj(a.transpose(1, 2).reshape(b, L, d)))
+        return self.proj(a.transpose(1, 2).reshape(b, L, d))
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        if self.layout == "sasrec":
+            q = self.ln1(x)
+            x = q + self.attend(q, x, mask)
+            x = self.ln2(x)
+            return x + self.drop(self.ff(x))
+        y = self.ln1(x)
+        x = x + self.drop(self.attend(y, y, mask))
         return x + self.drop(self.ff(self.ln2(x)))
 
 
@@ -57,13 +80,55 @@ def attention_mask(items: Tensor) -> Tensor:
 
 
 class SASRecConfig(BaseModel):
+    """The defaults are the SASRec+ reference recipe (Klenitskiy & Vasilev, RecSys 2023, their code):
+    64 hidden, 2 blocks, 1 head, dropout 0.1 on embeddings, feed-forward and attention weights, ReLU,
+    the SASRec block layout, every embedding and linear drawn from N(0, 0.02), positions counted from
+    each sequence's first event; the loop: the last ``max_len`` + 1 events per user, shuffled batches
+    of 128, Adam 1e-3, early stopping on validation NDCG@10 (patience 10, at most 100 epochs).
+    Anything else is a named option."""
+
     hidden: int = Field(64, ge=8)
     blocks: int = Field(2, ge=1)
-    heads: int = Field(2, ge=1)
-    dropout: float = Field(0.3, ge=0, lt=1)
-    attn_dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on attention weights (costly on CPU).")
+    heads: int = Field(1, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    attn_dropout: float = Field(0.1, ge=0, lt=1, description="Dropout on attention weights.")
     ff_mult: int = Field(1, ge=1)
+    activation: Literal["relu", "gelu"] = "relu"
+    layout: Literal["sasrec", "pre_ln"] = Field("sasrec", description="Block layout (see CausalBlock).")
+    init: Literal["normal", "torch"] = Field(
+        "normal", description="normal: N(0, 0.02) for every embedding and linear, zero biases (the attention's "
+                              "input projection keeps Xavier, as torch's MultiheadAttention in the reference "
+                              "does); torch: PyTorch's defaults (item embeddings N(0, 0.02)).")
+    positions: Literal["from_start", "from_end"] = Field(
+        "from_start", description="Position 0 = first event of the sequence (reference) or = the last event.")
+    ln_eps: float = Field(1e-8, gt=0)
     train: TrainConfig = TrainConfig()
+
+
+# what checkpoints written before these options existed were trained with
+LEGACY_NET_OPTIONS: dict[str, Any] = {"activation": "gelu", "layout": "pre_ln", "init": "torch",
+                                      "positions": "from_end", "ln_eps": 1e-5}
+
+
+def init_weights(module: nn.Module, std: float = 0.02) -> None:
+    """The reference's initialisation: N(0, std) weights and zero biases for linears and embeddings,
+    unit/zero LayerNorms; padding rows zeroed."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=std)
+            if m.padding_idx is not None:
+                with torch.no_grad():
+                    m.weight[m.padding_idx].zero_()
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    for m in module.modules():
+        if isinstance(m, CausalBlock):  # MultiheadAttention's packed in-projection: Xavier, zero bias
+            nn.init.xavier_uniform_(m.qkv.weight)
 
 
 class SASRecNet(nn.Module):
@@ -71,28 +136,38 @@ class SASRecNet(nn.Module):
         super().__init__()
         d, L = cfg.hidden, cfg.train.max_len
         self.d = d
+        self.positions = cfg.positions
         self.item_emb = nn.Embedding(n_items + 1, d, padding_idx=0)
         self.pos_emb = nn.Embedding(L, d)
         self.emb_drop = nn.Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(CausalBlock(d, cfg.heads, cfg.dropout, cfg.ff_mult, cfg.attn_dropout)
-                                    for _ in range(cfg.blocks))
-        self.ln = nn.LayerNorm(d)
-        nn.init.normal_(self.item_emb.weight, std=0.02)
-        with torch.no_grad():
-            self.item_emb.weight[0].zero_()
+        self.blocks = nn.ModuleList(CausalBlock(cfg) for _ in range(cfg.blocks))
+        self.ln = nn.LayerNorm(d, eps=cfg.ln_eps)
+        if cfg.init == "normal":
+            init_weights(self)
+        else:
+            nn.init.normal_(self.item_emb.weight, std=0.02)
+            with torch.no_grad():
+                self.item_emb.weight[0].zero_()
 
     def input_embeddings(self, batch: dict[str, Tensor]) -> Tensor:
         return self.item_emb(batch["items"]) * math.sqrt(self.d)
 
+    def position_ids(self, items: Tensor) -> Tensor:
+        """[B, L] or [L] position index of each slot (sequences are left-padded)."""
+        L = items.shape[1]
+        if self.positions == "from_end":
+            return torch.arange(self.pos_emb.num_embeddings - L, self.pos_emb.num_embeddings, device=items.device)
+        return ((items > 0).long().cumsum(dim=1) - 1).clamp_min(0)
+
     def encode(self, batch: dict[str, Tensor]) -> Tensor:
         items = batch["items"]
-        L = items.shape[1]
-        pos = torch.arange(self.pos_emb.num_embeddings - L, self.pos_emb.num_embeddings, device=items.device)
-        x = self.input_embeddings(batch) + self.pos_emb(pos)[None]
-        x = self.emb_drop(x) * (items > 0).unsqueeze(-1)
+        pos = self.pos_emb(self.position_ids(items))
+        x = self.input_embeddings(batch) + (pos[None] if pos.dim() == 2 else pos)
+        valid = (items > 0).unsqueeze(-1)
+        x = self.emb_drop(x) * valid
         mask = self.attention_mask(batch)
         for blk in self.blocks:
-            x = blk(x, mask)
+            x = blk(x, mask) * valid
         return self.ln(x)
 
     def attention_mask(self, batch: dict[str, Tensor]) -> Tensor:
@@ -191,7 +266,10 @@ class TorchSequenceRecommender(Recommender):
         blob = torch.load(path, map_location="cpu", weights_only=False)
         if blob.get("model") != cls.name:
             raise ValueError(f"{path} holds a {blob.get('model')!r} checkpoint, not {cls.name!r}")
-        obj = cls(**blob["config"])
+        config = dict(blob["config"])
+        if "layout" not in config:  # written before the block options existed
+            config.update(LEGACY_NET_OPTIONS)
+        obj = cls(**config)
         obj.n_items = int(blob["n_items"])
         obj.net = obj.build_from_dims(obj.n_items, blob["dims"])
         obj.net.load_state_dict(blob["state_dict"])

@@ -36,14 +36,23 @@ class TrainConfig(BaseModel):
 
     max_len: int = Field(200, ge=2)
     batch_size: int = Field(128, ge=1)
-    epochs: int = Field(200, ge=1)
+    epochs: int = Field(100, ge=1)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     patience: int = Field(10, ge=1, description="Epochs without a better valid NDCG@10 before stopping.")
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    mask_padding_logit: bool = Field(
+        False, description="Exclude the padding column from the softmax; the reference keeps it (its tied "
+                           "output row then learns as one more negative).")
     loss: Literal["full", "sampled"] = "full"
     n_negatives: int = Field(1024, ge=1, description="Shared uniform negatives per batch for loss='sampled'.")
     max_seconds: float | None = Field(None, gt=0, description="Wall-clock budget; stops after the running epoch.")
+    windows: Literal["last", "all"] = Field(
+        "last", description="last: one training sequence per user, its last max_len + 1 events (reference); "
+                            "all: non-overlapping windows covering each whole history.")
+    batching: Literal["shuffle", "by_length"] = Field(
+        "shuffle", description="shuffle: random batches each epoch (reference); by_length: batches of similar "
+                               "length in random order (less padding).")
     eval_batch_size: int = Field(512, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(None, ge=1)
@@ -115,8 +124,10 @@ class Window:
 ExtrasFn = Callable[[History], dict[str, np.ndarray]]
 
 
-def make_windows(histories: list[History], max_len: int, extras_fn: ExtrasFn | None = None) -> list[Window]:
-    """Cut each sequence into non-overlapping slices of ``max_len`` inputs, newest first.
+def make_windows(histories: list[History], max_len: int, extras_fn: ExtrasFn | None = None,
+                 last_only: bool = False) -> list[Window]:
+    """Cut each sequence into non-overlapping slices of ``max_len`` inputs, newest first
+    (only the newest one per user when ``last_only``).
 
     Position t of a slice sees events up to t and predicts event t+1; ``extras_fn`` gives
     per-position arrays (aligned with the inputs, i.e. the history without its last event).
@@ -135,7 +146,7 @@ def make_windows(histories: list[History], max_len: int, extras_fn: ExtrasFn | N
             rel = h.times[start:end] - h.times[start]
             out.append(Window(h.items[start:end], gaps[start:end], rel, years[start:end], h.items[start + 1:end + 1],
                               {k: v[start:end] for k, v in extras.items()}))
-            end = start
+            end = 0 if last_only else start
     return out
 
 
@@ -236,7 +247,8 @@ def _train_loss(module: nn.Module, batch: dict[str, Tensor], cfg: TrainConfig, n
     y = targets[mask]
     if cfg.loss == "full":
         logits = module.item_logits(h, batch, rows=mask)
-        logits[:, 0] = -1e4  # never predict padding
+        if cfg.mask_padding_logit:
+            logits[:, 0] = -1e4
         ce = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
     else:
         negs = torch.randint(1, n_items + 1, (cfg.n_negatives,), generator=gen).to(y.device)
@@ -265,7 +277,7 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
     seed_everything(seed)
     device = resolve_device(cfg.device)
     module.to(device)
-    windows = make_windows(train_histories, cfg.max_len, extras_fn)
+    windows = make_windows(train_histories, cfg.max_len, extras_fn, last_only=cfg.windows == "last")
     if not windows:
         raise ValueError("no training sequence has two or more events")
     rng = np.random.default_rng(seed)
@@ -279,7 +291,8 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
     bar = _progress(progress, cfg.epochs, name)
     for epoch in range(1, cfg.epochs + 1):
         module.train()
-        batches = _length_bucketed_batches(lengths, cfg.batch_size, rng)
+        batches = (_length_bucketed_batches(lengths, cfg.batch_size, rng) if cfg.batching == "by_length"
+                   else _shuffled_batches(len(lengths), cfg.batch_size, rng))
         n_batches = len(batches)
         total, parts_sum = 0.0, {}
         for idx in batches:
@@ -324,6 +337,12 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
     report.best_valid_ndcg10 = best if best >= 0 else None
     report.train_seconds = time.perf_counter() - t0
     return report
+
+
+def _shuffled_batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """A fresh random permutation cut into batches (the last one may be smaller)."""
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
 def _length_bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:

@@ -30,5 +30,5 @@ def assemble(index: RankingIndex, sig: UserSignals, out: RankOutcome, ctx: Expla
                                 features={f: round(float(v), 5) for f, v in zip(FEATURES, feats, strict=True)},
                                 evidence_ids=[e.id for e in evs], template_rationale=texts["en"],
                                 template_rationales=texts))
-    return RankedList(user_id=ctx.user_id, items=items, evidence=evidence, constraints=out.constraints,
+    return RankedList(user_id=ctx.user_id, items=items, evidence=list(evidence.values()), constraints=out.constraints,
                       cold_start=sig.cold_start, shortfall=out.shortfall, timings_ms=dict(timings_ms or {}))

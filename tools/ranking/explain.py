@@ -40,7 +40,7 @@ class ExplainContext:
 
     user_id: str
     forecast_evidence: dict[str, Evidence] = field(default_factory=dict)  # InterestForecast.evidence by id
-    trend_evidence: dict[str, Evidence] = field(default_factory=dict)  # by category (UserTrends.evidence())
+    trend_evidence: dict[str, Evidence] = field(default_factory=dict)  # by category (UserTrends.evidence)
     trend_labels: dict[str, str] = field(default_factory=dict)
     trending_evidence: dict[str, Evidence] = field(default_factory=dict)  # by item id (catalog trends)
     horizon: int = 10

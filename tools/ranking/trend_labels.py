@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from evorec.tools.data.sequences import History
 from evorec.tools.ranking.index import RankingIndex
+
+if TYPE_CHECKING:
+    from evorec.tools.trends.service import TrendService
 
 
 def labels_from_trends(trends: Any) -> dict[str, str]:
@@ -45,7 +48,7 @@ def labels_for_history(user_id: str, history: History, index: RankingIndex) -> d
     return dict(hit)
 
 
-def trend_service(categories: list[str]) -> Any:
+def trend_service(categories: list[str]) -> TrendService:
     """The TRENDS engine's cached service (keyed on each user's last event, so new events refit)."""
     from evorec.tools.trends.service import TrendService
 
@@ -73,4 +76,4 @@ def catalog_trends_of(index: RankingIndex, histories: list[History]) -> tuple[np
         i = index.vocab.index.get(e.key)
         if i is not None:
             score[i] = e.score
-    return score, {e.item_id: e for e in ct.evidence() if e.item_id}
+    return score, {e.item_id: e for e in ct.evidence if e.item_id}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field, field_validator
 
 from evorec.errors import InvalidRequestError
+from evorec.tools.evidence import Evidence, evidence_id
 
 
 def to_unix(value: int | float | str | datetime, field: str = "timestamp") -> int:
@@ -66,6 +67,16 @@ class HistoryEvent(BaseModel):
     rating: float | None = None
     similarity: float | None = Field(None, description="Cosine similarity to the query (semantic search only).")
 
+    def as_evidence(self) -> Evidence:
+        """``ev:history:<event id>``: what the user did, when, and the rating if any."""
+        text = f"Interacted with {self.title} ({', '.join(self.categories)}) on {self.date}"
+        numbers: dict[str, float] = {}
+        if self.rating is not None and self.rating == self.rating:  # not NaN
+            text += f", rated {float(self.rating):g}"
+            numbers["rating"] = float(self.rating)
+        return Evidence(id=evidence_id("history", self.event_id), kind="history", text=text + ".", numbers=numbers,
+                        dates={"date": self.date} if self.date else {}, item_id=self.item_id or None)
+
 
 class UserHistory(BaseModel):
     user_id: str
@@ -94,6 +105,16 @@ class UserHistory(BaseModel):
         return (f"In {span}, from {self.events[0].date} to {self.events[-1].date}, you went for {mix}; "
                 f"latest: {recent}.")
 
+    @property
+    def evidence(self) -> list[Evidence]:
+        """``ev:history`` (the summary, with category shares and first/last dates), then one record per event."""
+        n = len(self.events)
+        counts = Counter(c for e in self.events for c in e.categories)
+        shares = {f"share_{c}": round(k / n, 4) for c, k in counts.items()} if n else {}
+        dates = {"first": self.events[0].date, "last": self.events[-1].date} if n else {}
+        overall = Evidence(id=evidence_id("history"), kind="history", text=self.summary(), numbers=shares, dates=dates)
+        return [overall, *(e.as_evidence() for e in self.events)]
+
 
 class CategoryCounts(BaseModel):
     """A user's events per category per calendar bucket (the input series of trend models)."""
@@ -113,6 +134,29 @@ class ItemHit(BaseModel):
     year: int | None = None
     description: str = ""
     score: float | None = Field(None, description="Cosine similarity to the query text (search only).")
+
+    def describe(self) -> str:
+        """One line in the catalog's own words: title, year, categories."""
+        about = ", ".join(x for x in (str(self.year or ""), "/".join(self.categories)) if x)
+        return f"{self.title}{f' ({about})' if about else ''}"
+
+    @property
+    def evidence(self) -> list[Evidence]:
+        """``ev:item:<id>``: the catalog entry itself (title, year, categories)."""
+        return [Evidence(id=evidence_id("item", self.item_id), kind="item", text=f"{self.describe()}.",
+                         numbers={"year": float(self.year)} if self.year else {}, item_id=self.item_id,
+                         category=self.categories[0] if self.categories else None)]
+
+
+class ItemSearch(BaseModel):
+    """Catalog items whose text is closest to ``query`` (best first)."""
+
+    query: str
+    hits: list[ItemHit] = Field(default_factory=list)
+
+    @property
+    def evidence(self) -> list[Evidence]:
+        return [e for h in self.hits for e in h.evidence]
 
 
 class IngestReport(BaseModel):

@@ -95,6 +95,7 @@ class CatalogTrends(BaseModel):
             lines.append(f"Categories rising: {', '.join(up) or 'none'}; fading: {', '.join(down) or 'none'}.")
         return "\n".join(lines)
 
+    @property
     def evidence(self) -> list[Evidence]:
         out = []
         for e in self.items:

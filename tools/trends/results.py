@@ -1,6 +1,6 @@
 """Typed answers of the trend engine (statsmodels-results style: ``.forecast``, ``.summary()``, intervals).
 
-Every number a rationale may quote is a field here and in ``.evidence()``, with ISO dates.
+Every number a rationale may quote is a field here and in ``.evidence``, with ISO dates.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class CategoryTrend(BaseModel):
             return f"You have stopped picking {c}: {ref} of your picks{when}, {now}; {ahead}."
         return f"Your interest in {c} is steady: {now}, against {ref} before; {ahead}."
 
-    def evidence(self) -> Evidence:
+    def as_evidence(self) -> Evidence:
         f = self.forecast
         numbers = {
             "reference_share": round(self.reference_share, 4), "recent_share": round(self.recent_share, 4),
@@ -204,5 +204,7 @@ class UserTrends(BaseModel):
                          f"{', '.join(s.to_categories)}.")
         return "\n".join(lines)
 
+    @property
     def evidence(self) -> list[Evidence]:
-        return [c.evidence() for c in self.categories] if self.ok else []
+        """One ``ev:trend:<category>`` record per category (none when the history is insufficient)."""
+        return [c.as_evidence() for c in self.categories] if self.ok else []

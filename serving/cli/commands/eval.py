@@ -35,6 +35,16 @@ def parse_ks(text: str) -> list[int]:
     return ks
 
 
+def parse_seeds(text: str) -> list[int]:
+    try:
+        out = [int(t) for t in parse_list(text, "seeds")]
+    except ValueError as e:
+        raise InvalidRequestError(f"--seeds must be comma-separated integers like 0,1,2, got {text!r}") from e
+    if len(set(out)) != len(out) or any(s < 0 for s in out):
+        raise InvalidRequestError(f"--seeds must be distinct non-negative integers, got {text!r}")
+    return out
+
+
 def parse_sets(values: list[str]) -> dict[str, dict[str, Any]]:
     """``model.key=value`` (value parsed as JSON when it can be) → {model: {key: value}}."""
     out: dict[str, dict[str, Any]] = {}
@@ -60,6 +70,9 @@ def register(app: typer.Typer) -> None:
         models: Annotated[str, typer.Option(help="Comma-separated model names (see --list-models).")]
         = "pop,recent_pop,itemknn,markov",
         seed: Annotated[int, typer.Option(help="Random seed (same seed → same numbers on CPU).")] = 0,
+        seeds: Annotated[str | None, typer.Option(help="Several seeds, comma-separated (e.g. 0,1,2): each model is "
+                                                  "fitted per seed; mean ± sd and paired bootstrap intervals.")]
+        = None,
         out: Annotated[Path, typer.Option(help="Runs folder; each run writes <out>/<timestamp>/.")] = Path("runs"),
         k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "5,10,20",
         cutoff: Annotated[int | None, typer.Option(help="Temporal cut-off (unix seconds).")] = None,
@@ -95,7 +108,9 @@ def register(app: typer.Typer) -> None:
         stray = sorted(set(overrides) - set(names))
         if stray:
             raise InvalidRequestError(f"--set names model(s) not being evaluated: {', '.join(stray)}")
-        cfg = EvalConfig(dataset=dataset, path=path, protocol=protocol, models=names, ks=parse_ks(k), seed=seed,
+        seed_list = parse_seeds(seeds) if seeds is not None else None
+        cfg = EvalConfig(dataset=dataset, path=path, protocol=protocol, models=names, ks=parse_ks(k),
+                         seed=seed_list[0] if seed_list else seed, seeds=seed_list,
                          out_dir=out, run_name=name, cutoff_ts=cutoff, cutoff_quantile=cutoff_quantile,
                          min_history=min_history, batch_size=batch_size, text=text, overrides=overrides,
                          mix_eval=mix, threads=threads, plots=plots)
