@@ -93,13 +93,31 @@ def template_message(titles: list[str], c: Constraints, cold_start: bool, lang: 
 
 def template_rationale(it: RankedItem, evidence: dict[str, Evidence], lang: Lang = "en") -> str:
     """The item's evidence-built rationale in ``lang`` (English if none was built in it)."""
-    text = (it.template_rationales.get(lang) or it.template_rationale or "").strip()
+    text = (it.template_rationales.get(lang) or "").strip()
     if text:
         return text
     evs = [evidence[e] for e in it.evidence_ids if e in evidence]
-    if evs:
-        return evs[0].text
-    return "它符合你目前的偏好。" if lang == "zh" else "It fits what you have asked for."
+    if lang == "zh":  # no Chinese rationale was built: say in Chinese what kind of evidence backs it
+        return "；".join(dict.fromkeys(_zh_reason(e) for e in evs[:2])) + "。" if evs else "它符合你目前的偏好。"
+    text = (it.template_rationale or "").strip()
+    if text:
+        return text
+    return evs[0].text if evs else "It fits what you have asked for."
+
+
+_ZH_KIND = {"similar": "它和你喜欢过的作品很相似", "cooc": "和你口味相近的人也选了它",
+            "forecast": "从你最近的选择来看，它很可能是你接下来想要的", "trending": "最近选它的人越来越多",
+            "popular": "它很受欢迎", "history": "它和你的历史记录有关",
+            "cold_start": "你还没有历史记录，所以按热门程度推荐",
+            "item": "它符合你的要求", "semantic": "它和你描述的内容相符"}
+
+
+def _zh_reason(e: Evidence) -> str:
+    if e.kind == "trend":
+        c = category_name(e.category or e.id.split(":", 2)[-1], "zh")
+        low = e.text.lower()
+        return next((zh.format(c=c) for key, zh in _TREND_ZH if key in low), f"你对{c}的兴趣在变化")
+    return _ZH_KIND.get(e.kind, "它符合你目前的偏好")
 
 
 # trend texts (tools/trends/results.py) start with one of these; the Chinese summary says the same

@@ -68,12 +68,14 @@ class HistoryEvent(BaseModel):
     similarity: float | None = Field(None, description="Cosine similarity to the query (semantic search only).")
 
     def as_evidence(self) -> Evidence:
-        """``ev:history:<event id>``: what the user did, when, and the rating if any."""
-        text = f"Interacted with {self.title} ({', '.join(self.categories)}) on {self.date}"
+        """``ev:history:<event id>``: what the person did, when, and the rating if any (second person)."""
+        cats = f" ({', '.join(self.categories)})" if self.categories else ""
         numbers: dict[str, float] = {}
         if self.rating is not None and self.rating == self.rating:  # not NaN
-            text += f", rated {float(self.rating):g}"
+            text = f"You rated {self.title}{cats} {float(self.rating):g} on {self.date}"
             numbers["rating"] = float(self.rating)
+        else:
+            text = f"You chose {self.title}{cats} on {self.date}"
         return Evidence(id=evidence_id("history", self.event_id), kind="history", text=text + ".", numbers=numbers,
                         dates={"date": self.date} if self.date else {}, item_id=self.item_id or None)
 
