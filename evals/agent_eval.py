@@ -110,6 +110,8 @@ class ScenarioResult(BaseModel):
     person_failed_llm: int = 0
     person_failed_template: int = 0
     person_issues: list[PersonIssue] = Field(default_factory=list)
+    llm_raw_texts: int = Field(0, description="Grounded LLM texts before the agent's own person check.")
+    llm_raw_issues: list[PersonIssue] = Field(default_factory=list, description="What that check replaced.")
     refusal_ok: bool | None = None
     llm_call_log: list[LLMCall] = Field(default_factory=list, description="Every LLM call of every turn, in order.")
 
@@ -218,6 +220,8 @@ def person_check(sc: Scenario, res: TurnResult, out: ScenarioResult) -> None:
         else:
             out.person_texts_template += 1
             out.person_failed_template += bool(issues)
+    out.llm_raw_texts = trace.llm_texts
+    out.llm_raw_issues = list(trace.llm_text_issues)
     if sc.refuse_other:
         out.refusal_ok = (rec.message or "").startswith(REFUSAL[lang])
 
@@ -308,6 +312,9 @@ def summarise(results: list[ScenarioResult]) -> dict[str, float | None]:
         "person_check_pass_template": _rate(sum(r.person_texts_template - r.person_failed_template for r in done),
                                             sum(r.person_texts_template for r in done)),
         **{f"person_fail_{k}": float(sum(1 for r in done for i in r.person_issues if i.kind == k)) for k in KINDS},
+        "person_check_pass_llm_raw": _rate(sum(r.llm_raw_texts - len({i.where for i in r.llm_raw_issues})
+                                               for r in done), sum(r.llm_raw_texts for r in done)),
+        **{f"llm_raw_fail_{k}": float(sum(1 for r in done for i in r.llm_raw_issues if i.kind == k)) for k in KINDS},
         "other_user_refusal_ok": _rate(sum(bool(r.refusal_ok) for r in done if r.refusal_ok is not None),
                                        sum(1 for r in done if r.refusal_ok is not None)),
         **llm_call_breakdown([c for r in done for c in r.llm_call_log]),
@@ -367,6 +374,7 @@ METRIC_NOTES = {
     "rationale_grounding_rate": "shipped rationales that pass an independent re-check (goal 1.0)",
     "person_check_pass_llm": "LLM-written texts (message, summary, rationales) passing the person-facing check",
     "person_check_pass_template": "template texts passing the person-facing check (goal 1.0)",
+    "person_check_pass_llm_raw": "grounded LLM texts passing the check before the agent replaced the failing ones",
     "other_user_refusal_ok": "turns about another user answered with the fixed refusal first",
 }
 
@@ -400,12 +408,13 @@ def render_markdown(rep: AgentEvalReport, command: str = "") -> str:
             + (["no refusal of the other-user request"] if r.refusal_ok is False else []))
         lines.append(f"- **{r.id}**: {why}")
     lines += ["", "## Person-facing check failures", ""]
-    flagged = [r for r in rep.scenarios if r.person_issues]
+    flagged = [r for r in rep.scenarios if r.person_issues or r.llm_raw_issues]
     if not flagged:
         lines.append("none")
     for r in flagged:
-        lines.append(f"- **{r.id}** ({r.lang}): " + "; ".join(f"{i.where} {i.kind} `{i.detail}`"
-                                                            for i in r.person_issues[:4]))
+        lines.append(f"- **{r.id}** ({r.lang}): " + "; ".join(
+            [f"{i.where} {i.kind} `{i.detail}`" for i in r.person_issues[:4]]
+            + [f"llm (replaced) {i.where} {i.kind} `{i.detail}`" for i in r.llm_raw_issues[:4]]))
     return "\n".join(lines) + "\n"
 
 
