@@ -31,6 +31,12 @@ class NotFoundError(EvorecError):
     http_status = 404
 
 
+class ConflictError(EvorecError):
+    """The request contradicts what is stored (e.g. an event id owned by another user's record)."""
+
+    http_status = 409
+
+
 class ArtifactError(EvorecError):
     """Missing, stale or mismatched model artifacts (e.g. a checkpoint trained on another dataset)."""
 

@@ -69,3 +69,41 @@ def test_bad_events_are_rejected_with_a_message(api_client: TestClient) -> None:
     assert r.status_code == 422
     r = api_client.post("/v1/events", json={"events": [{"user_id": "1"}]})
     assert r.status_code == 422 and "item_id" in r.json()["error"]["message"]
+
+
+def test_an_event_id_of_another_user_cannot_take_their_event(api_services: Engines) -> None:
+    """A key for one user sends that user's event with the id of another user's event: it stays theirs."""
+    from test_api_fixtures import make_app
+
+    from evorec.tools.store.history import event_ids
+
+    attacker, victim = known_users(api_services, 10)[8:10]
+    ds = load_dataset("synthetic", settings=api_services.settings)
+    v = ds.user_events(victim).iloc[0]
+    victim_id = event_ids([victim], [v["item_id"]], [int(v["ts"])])[0]
+    client = TestClient(make_app(api_services, api_keys=f"mine:{attacker}"), raise_server_exceptions=False)
+    auth = {"Authorization": "Bearer mine"}
+    before = client.get(f"/v1/users/{attacker}/history", params={"limit": 5000}, headers=auth).json()["total_events"]
+    victim_before = api_services.toolbox.get_user_history(victim, limit=5000)
+    r = client.post("/v1/events", headers=auth, json={"user_id": attacker, "item_id": v["item_id"],
+                                                      "ts": int(v["ts"]), "event_id": victim_id})
+    assert r.status_code == 200, r.text
+    assert (r.json()["added"], r.json()["duplicates"], r.json()["changed"]) == (1, 0, 0)
+    mine = client.get(f"/v1/users/{attacker}/history", params={"limit": 5000}, headers=auth).json()
+    assert mine["total_events"] == before + 1
+    victim_after = api_services.toolbox.get_user_history(victim, limit=5000)
+    assert victim_after.total_events == victim_before.total_events
+    assert victim_id in {e.event_id for e in victim_after.events}
+
+
+def test_a_changed_resend_is_reported_as_changed(api_client: TestClient, api_services: Engines) -> None:
+    user = known_users(api_services, 7)[6]
+    item = str(load_dataset("synthetic", settings=api_services.settings).items["item_id"].iloc[7])
+    event = {"user_id": user, "item_id": item, "ts": 1_950_000_000, "rating": 2.0, "event_id": "resend-1"}
+    assert api_client.post("/v1/events", json=event).json()["added"] == 1
+    same = api_client.post("/v1/events", json=event).json()
+    assert (same["added"], same["duplicates"], same["changed"]) == (0, 1, 0)
+    r = api_client.post("/v1/events", json={**event, "rating": 5.0}).json()
+    assert (r["added"], r["duplicates"], r["changed"]) == (0, 0, 1) and r["event_ids"] == ["resend-1"]
+    last = api_client.get(f"/v1/users/{user}/history", params={"limit": 1}).json()["events"][-1]
+    assert (last["event_id"], last["rating"]) == ("resend-1", 5.0)

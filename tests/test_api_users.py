@@ -61,3 +61,35 @@ def test_forget_user_removes_everything(api_client: TestClient, api_services: En
     again = api_client.post("/v1/recommend", json={"user_id": user, "k": 3}).json()
     assert again["cold_start"] is True
     assert api_client.get(f"/v1/users/{user}/interests").json()["known"] is False
+
+
+def test_forget_is_durable_listed_and_says_what_it_removed(api_client: TestClient, api_services: Engines) -> None:
+    from evorec.tools.data.loader import load_dataset
+    from evorec.tools.forecast.artifacts import read_manifest
+    from evorec.tools.forecast.training_data import delta_from_store, served_dataset
+    from evorec.tools.store.history import HistoryStore
+
+    settings = api_services.settings
+    listed = api_client.get("/v1/users", params={"limit": 500}).json()["users"]
+    user = known_users(api_services, 12)[11]
+    assert user in listed
+    api_client.get(f"/v1/users/{user}/interests")  # warm this worker's caches
+    r = api_client.delete(f"/v1/users/{user}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["tombstone"] is True and body["removed"]["store_events"] == body["events_deleted"] > 0
+    assert body["removed"]["training_delta_dataset_rows"] == body["events_deleted"]  # the model's data lost them
+    assert body["removed"]["cache_entries"] >= 1 and "sessions" in body["removed"]
+    assert "next retrain" in body["models"]
+    assert user not in api_client.get("/v1/users", params={"limit": 500}).json()["users"]
+
+    base = load_dataset("synthetic", settings=settings)
+    again = HistoryStore.open(settings, "synthetic").ingest(base, progress=False)  # `evorec ingest` / prepare
+    assert again.events_forgotten >= body["events_deleted"] and again.events_written == 0  # earlier tests forgot too
+    assert api_client.get(f"/v1/users/{user}/history").json()["known"] is False
+    assert user not in set(delta_from_store(settings, base).added.user_id)
+    served = served_dataset(settings, base)  # what a restart serves: without the user, artifacts still load
+    assert user not in set(served.interactions["user_id"])
+    assert served.fingerprint() == read_manifest(settings, "synthetic").fingerprint
+    again = api_client.post("/v1/recommend", json={"user_id": user, "k": 3, "llm": False}).json()
+    assert again["cold_start"] is True

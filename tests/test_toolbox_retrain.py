@@ -182,3 +182,36 @@ def test_store_delta_and_compose_on_a_hand_made_case() -> None:
     other = Dataset("toy", _frame([("u9", "a", 1, 1.0, 0)]), items.copy())
     with pytest.raises(ArtifactError, match="other 'toy' data"):
         compose(other, delta)
+
+
+def test_forgetting_erases_the_trained_delta_and_retrain_leaves_the_user_out(
+        env: tuple[Settings, Dataset, dict], synthetic_dir: Path) -> None:
+    """Runs last (it forgets ``known``): the saved delta drops the user at once and the models still load; a
+    retrain, and a re-ingest before it, leave the user out."""
+    settings, ds, f = env
+    user = f["known"]
+    delta_path = artifacts_path(settings, ds.name) / DELTA_FILE
+    assert user in delta_path.read_text()  # the 3 events added for the user were trained on
+    tb = Toolbox.open(settings, data=ds)
+    try:
+        report = tb.delete_user(user)
+    finally:
+        tb.close()
+    assert report.tombstone and report.removed["training_delta_events"] == 3
+    assert report.removed["training_delta_dataset_rows"] == f["known_before"]
+    assert user not in delta_path.read_text()
+    served = served_dataset(settings, ds)
+    assert user not in set(served.interactions["user_id"])
+    assert served.fingerprint() == read_manifest(settings, ds.name).fingerprint  # the artifacts still load
+    tb = Toolbox.open(settings, data=ds)
+    try:
+        assert tb.health()["forecaster"]["loaded"] and not tb.known_user(user)
+    finally:
+        tb.close()
+    assert HistoryStore.open(settings, ds.name).ingest(ds, progress=False).events_forgotten >= f["known_before"]
+    rep = prepare(settings, PrepareOptions(dataset="synthetic", path=synthetic_dir, ingest=True, epochs=1,
+                                           config=TINY))
+    trained = served_dataset(settings, ds)
+    assert rep.events == len(trained.interactions) and user not in set(trained.interactions["user_id"])
+    assert f["forgotten"] not in set(trained.interactions["user_id"])
+    assert user not in delta_path.read_text()

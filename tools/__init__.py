@@ -16,15 +16,17 @@ if TYPE_CHECKING:
     from evorec.tools.data.loader import load_dataset, synthetic_dir
     from evorec.tools.data.schema import Dataset
     from evorec.tools.data.synthetic import generate_synthetic, load_ground_truth, load_truth
+    from evorec.tools.evidence import Evidence
     from evorec.tools.forecast.plots import plot_mix
     from evorec.tools.forecast.result import InterestForecast
     from evorec.tools.forecast.service import ForecastService
     from evorec.tools.forecast.training_data import served_dataset
     from evorec.tools.models import available_models
+    from evorec.tools.protocol import ToolboxProtocol
     from evorec.tools.recommendation import RankedList
     from evorec.tools.store.client import location as store_location
     from evorec.tools.store.history import HistoryStore, event_ids, ingested_datasets
-    from evorec.tools.store.records import CategoryCounts, UserHistory
+    from evorec.tools.store.records import CategoryCounts, ItemHit, ItemSearch, UserHistory
     from evorec.tools.store.records import EventIn as StoreEvent
     from evorec.tools.toolbox import Toolbox
     from evorec.tools.training import PrepareOptions, PrepareReport, is_prepared, prepare, write_store_delta
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, tuple[str, str]] = {
     # the engines and what they return
     "Toolbox": ("evorec.tools.toolbox", "Toolbox"),
+    "ToolboxProtocol": ("evorec.tools.protocol", "ToolboxProtocol"),
+    "Evidence": ("evorec.tools.evidence", "Evidence"),
+    "ItemHit": ("evorec.tools.store.records", "ItemHit"),
+    "ItemSearch": ("evorec.tools.store.records", "ItemSearch"),
     "Constraints": ("evorec.tools.constraints", "Constraints"),
     "RankedList": ("evorec.tools.recommendation", "RankedList"),
     "UserHistory": ("evorec.tools.store.records", "UserHistory"),
@@ -77,14 +83,18 @@ __all__ = [
     "CategoryCounts",
     "Constraints",
     "Dataset",
+    "Evidence",
     "ForecastService",
     "HistoryStore",
     "InterestForecast",
+    "ItemHit",
+    "ItemSearch",
     "PrepareOptions",
     "PrepareReport",
     "RankedList",
     "StoreEvent",
     "Toolbox",
+    "ToolboxProtocol",
     "TrendService",
     "UserHistory",
     "UserTrends",

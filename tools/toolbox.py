@@ -74,6 +74,8 @@ class Toolbox:
         self._lock = threading.RLock()
         self.trend_service = trend_service(list(index.category_names))
         self._users: OrderedDict[str, _UserCache] = OrderedDict()
+        gen = getattr(store, "generation", None)
+        self._generation: int | None = gen() if callable(gen) else None  # store generation the caches match
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -171,7 +173,27 @@ class Toolbox:
                 "added_events": m.added_events, "removed_events": m.removed_events}
 
     # ------------------------------------------------------------------ per-user caches
+    def _sync(self) -> None:
+        """Drop the caches of users written since they were filled, by this or any other process (the store
+        generation; :mod:`evorec.tools.store.state`)."""
+        if self._generation is None:
+            return
+        gen = self.store.generation()
+        if gen == self._generation:
+            return
+        from evorec.tools.store.ids import user_key
+
+        with self._lock:
+            keys = self.store.changes(self._generation, gen)
+            cached = set(self._users) | set(self.trend_service.cached_users())
+            stale = cached if keys is None else {u for u in cached if user_key(self.dataset_name, u) in keys}
+            for u in stale:
+                self._users.pop(u, None)
+                self.trend_service.invalidate(u)
+            self._generation = gen
+
     def _cache(self, user_id: str) -> _UserCache:
+        self._sync()
         with self._lock:
             c = self._users.get(user_id)
             if c is None:
@@ -379,10 +401,16 @@ class Toolbox:
         return report
 
     def delete_user(self, user_id: str) -> DeleteReport:
-        n = self.store.delete_user(str(user_id))
-        self.invalidate([str(user_id)])
-        self.trend_service.invalidate(str(user_id))
-        return DeleteReport(user_id=str(user_id), events_deleted=n)
+        """Forget the user (:func:`evorec.tools.store.forget.forget_user`) and drop this process's caches of them;
+        other processes drop theirs at their next read (store generation)."""
+        from evorec.tools.store.forget import forget_user
+
+        user_id = str(user_id)
+        report = forget_user(self.settings, self.store, self.data, user_id)
+        with self._lock:
+            cached = self._users.pop(user_id, None) is not None
+        report.removed["cache_entries"] = int(cached) + self.trend_service.invalidate(user_id)
+        return report
 
 
 def _ms(t0: float) -> float:

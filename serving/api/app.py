@@ -31,6 +31,7 @@ from evorec.serving.api.routes import (
     users,
     web,
 )
+from evorec.serving.api.worker_id import WorkerIdMiddleware
 from evorec.settings import Settings, get_settings
 
 log = logging.getLogger("evorec.api")
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, services: Engines | None = None
     app.state.metrics = ApiMetrics()
     app.state.jobs = RetrainJobs(settings, services)
     install_error_handlers(app)
+    app.add_middleware(WorkerIdMiddleware)
     install_metrics(app, app.state.metrics)
     for module in (health, recommend, chat, sessions, openai_compat, event_ingest, users, admin, web):
         app.include_router(module.router)

@@ -98,7 +98,10 @@ class EventBatch(Strict):
 class EventsAccepted(BaseModel):
     received: int
     added: int = Field(description="Events new to the store.")
-    duplicates: int = Field(description="Events whose id was already stored (re-sent; not duplicated).")
+    duplicates: int = Field(description="Events already stored under the same id, identical (re-sent; not "
+                                        "duplicated).")
+    changed: int = Field(0, description="Events already stored under the same id but with another item, time or "
+                                        "rating: updated in place.")
     users: list[str]
     event_ids: list[str]
     took_ms: float
@@ -111,6 +114,10 @@ class UserDeleted(BaseModel):
     user_id: str
     events_deleted: int
     sessions_deleted: int
+    tombstone: bool = Field(False, description="The user is recorded as forgotten: no re-ingest, retrain or "
+                                               "restart brings their events back.")
+    removed: dict[str, int] = Field(default_factory=dict, description="Entries removed, per place.")
+    models: str = Field("", description="When model weights stop reflecting the user.")
     details: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -167,15 +167,26 @@ class IngestReport(BaseModel):
     items_embedded: int = 0
     events_total: int = 0
     events_written: int = 0
-    events_skipped: int = Field(0, description="Already in the store (idempotent re-ingest).")
+    events_skipped: int = Field(0, description="Already in the store, unchanged (idempotent re-send/re-ingest).")
+    events_changed: int = Field(0, description="Already in the store under the same id with another item, time "
+                                               "or rating: updated in place (re-sent with changes).")
+    events_forgotten: int = Field(0, description="Events of forgotten users, not written (tombstones).")
     users_touched: int = 0
+    event_ids: list[str] = Field(default_factory=list, description="add_events: each event's id, in order (the "
+                                                                   "client's own, else the derived one).")
     replaced: bool = Field(False, description="The store held another version of the dataset and was rebuilt.")
     seconds: float = 0.0
 
 
 class DeleteReport(BaseModel):
+    """What forgetting a user removed, place by place."""
+
     user_id: str
-    events_deleted: int
+    events_deleted: int = Field(description="The user's events deleted from the history store.")
+    tombstone: bool = Field(False, description="The user is recorded as forgotten: no re-ingest, retrain or "
+                                               "restart brings the events back.")
+    removed: dict[str, int] = Field(default_factory=dict, description="Entries removed per place.")
+    models: str = Field("", description="What happens to models trained while the user was known.")
 
 
 class StoreStats(BaseModel):

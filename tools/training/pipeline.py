@@ -80,7 +80,14 @@ def prepare(settings: Settings, options: PrepareOptions | None = None,
     forecaster was trained on.
     """
     from evorec.tools.data.loader import load_dataset
-    from evorec.tools.forecast.training_data import compose, delta_from_store, read_delta, served_dataset
+    from evorec.tools.forecast.training_data import (
+        compose,
+        delta_from_store,
+        erase_forgotten,
+        read_delta,
+        served_dataset,
+        without_forgotten,
+    )
 
     opts = options or PrepareOptions()
     name = opts.dataset or settings.dataset
@@ -105,6 +112,7 @@ def prepare(settings: Settings, options: PrepareOptions | None = None,
     else:
         if delta is None:
             delta = delta_from_store(settings, base) if opts.store_events else DataDelta.none(base)
+        delta = without_forgotten(settings, base, delta)  # forgotten users never reach training (tombstones)
         ds = compose(base, delta)
         added, removed = delta.n_added, delta.n_removed
     report = PrepareReport(dataset=ds.name, users=ds.n_users, items=ds.n_items, events=len(ds.interactions),
@@ -131,6 +139,7 @@ def prepare(settings: Settings, options: PrepareOptions | None = None,
         report.forecaster = train_artifacts(ds, settings, epochs=opts.epochs, device=opts.device, seed=opts.seed,
                                             progress=opts.progress, config=opts.config,
                                             text_emb=emb if opts.text else None, use_embedder=opts.text, delta=delta)
+        erase_forgotten(settings, ds)  # users forgotten while training ran leave the saved delta too
         report.seconds["train"] = round(time.perf_counter() - t0, 2)
     if opts.fusion:
         from evorec.tools.ranking.training import fit_fusion

@@ -92,5 +92,10 @@ class TrendService:
                 del self._cache[k]
         return len(keys)
 
+    def cached_users(self) -> list[str]:
+        """Users with cached results (the Toolbox drops those another process wrote)."""
+        with self._lock:
+            return list(dict.fromkeys(k[0] for k in self._cache))
+
     def cache_info(self) -> dict[str, int]:
         return {"entries": len(self._cache), "hits": self.hits, "misses": self.misses}

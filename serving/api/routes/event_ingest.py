@@ -1,9 +1,11 @@
-"""``POST /v1/events``: ingest interactions (one or a batch); adaptive, idempotent.
+"""``POST /v1/events``: ingest interactions (one or a batch); adaptive, idempotent, owned.
 
 The next answer for those users reflects the events at once (history, trends, the
 forecaster's input sequence), with no retraining. Every event has an id (the caller's,
 or one derived from user, item and time), and the store upserts by id: re-sending a
-batch, e.g. after a crash or a timeout, never duplicates anything.
+batch, e.g. after a crash or a timeout, never duplicates anything; a re-send that differs
+is reported as ``changed``. Ids are scoped to their user by the store, so an id sent for one
+user never reaches another user's event (``evorec.tools.store.ids``).
 """
 
 from __future__ import annotations
@@ -17,17 +19,16 @@ from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import EventBatch, EventIn, EventsAccepted
-from evorec.tools import StoreEvent, event_ids
+from evorec.tools import StoreEvent
 
 router = APIRouter(tags=["events"])
 
 
 def to_store_events(events: list[EventIn]) -> list[StoreEvent]:
-    """Store events with every id explicit: the caller's, else the store's own ``user|item|ts`` scheme."""
-    ts = [int(e.ts) for e in events]  # type: ignore[arg-type]  # resolved: unix seconds
-    auto = event_ids([e.user_id for e in events], [e.item_id for e in events], ts)
-    return [StoreEvent(event_id=e.event_id or a, user_id=e.user_id, item_id=e.item_id, timestamp=t, rating=e.rating)
-            for e, a, t in zip(events, auto, ts, strict=True)]
+    """Store events; the store scopes the caller's ids to their user and derives the missing ones."""
+    return [StoreEvent(event_id=e.event_id or None, user_id=e.user_id, item_id=e.item_id,
+                       timestamp=int(e.ts), rating=e.rating)  # type: ignore[arg-type]  # resolved: unix seconds
+            for e in events]
 
 
 @router.post("/v1/events", response_model=EventsAccepted,
@@ -45,6 +46,6 @@ def ingest(body: EventBatch | EventIn = Body(...), principal: Principal = Depend
         report = services.toolbox.add_events(store_events)
     added = int(report.events_written)
     metrics.events.inc(added)
-    return EventsAccepted(received=len(events), added=added, duplicates=int(report.events_skipped), users=users,
-                          event_ids=[e.event_id or "" for e in store_events],
+    return EventsAccepted(received=len(events), added=added, duplicates=int(report.events_skipped),
+                          changed=int(report.events_changed), users=users, event_ids=list(report.event_ids),
                           took_ms=round((time.perf_counter() - t0) * 1000, 1))

@@ -49,7 +49,12 @@ def list_users(limit: int = Query(20, ge=1, le=500), principal: Principal = Depe
     if principal.users is not None:
         return UserList(dataset=tb.dataset_name, users=sorted(principal.users)[:limit])
     counts = tb.data.interactions["user_id"].value_counts()
-    return UserList(dataset=tb.dataset_name, users=[str(u) for u in counts.index[:limit]])
+    top = [str(u) for u in counts.index[:limit + 64]]
+    gone = tb.store.forgotten(top) if hasattr(tb.store, "forgotten") else set()  # tombstones: any worker's forget
+    if len(top) - len(gone) < min(limit, len(counts)):  # unlikely: many of the most active users forgotten
+        top = [str(u) for u in counts.index]
+        gone = tb.store.forgotten(top)
+    return UserList(dataset=tb.dataset_name, users=[u for u in top if u not in gone][:limit])
 
 
 @router.get("/v1/users/{user_id}/history", response_model=UserHistory, responses={401: {}, 403: {}, 503: {}})
@@ -92,11 +97,16 @@ def interests_png(user_id: str = UserPath, principal: Principal = Depends(requir
 @router.delete("/v1/users/{user_id}", response_model=UserDeleted, responses={401: {}, 403: {}, 503: {}})
 def forget_user(user_id: str = UserPath, principal: Principal = Depends(require_principal),
                 services: Engines = Depends(get_services)) -> UserDeleted:
-    """Forget the user everywhere: events in the store, cached trends/forecasts, chat sessions."""
+    """Forget the user everywhere: events in the store (with a tombstone, so no re-ingest, retrain or restart
+    brings them back), the saved training delta, every worker's caches, chat sessions. The answer counts what
+    was removed per place; model weights lose the user's influence at the next retrain."""
     check_user(principal, user_id)
     with services.write_lock:
         report = services.toolbox.delete_user(user_id)
     sessions = services.agent.delete_user_sessions(user_id)
     details = report.model_dump(mode="json") if isinstance(report, BaseModel) else {"report": str(report)}
     events = int(details.get("events_deleted", details.get("events", 0)) or 0)
-    return UserDeleted(user_id=user_id, events_deleted=events, sessions_deleted=sessions, details=details)
+    removed = {**{k: int(v) for k, v in (details.get("removed") or {}).items()}, "sessions": sessions}
+    return UserDeleted(user_id=user_id, events_deleted=events, sessions_deleted=sessions,
+                       tombstone=bool(details.get("tombstone")), removed=removed,
+                       models=str(details.get("models") or ""), details=details)

@@ -85,6 +85,8 @@ def register(app: typer.Typer) -> None:
         t.add_row("items (embedded now)", f"{report.items_total} ({report.items_embedded})")
         t.add_row("events written / already there", f"{report.events_written} / {report.events_skipped}")
         t.add_row("users", str(report.users_touched))
+        if report.events_forgotten:
+            t.add_row("left out", f"{report.events_forgotten} events of forgotten users")
         if report.replaced:
             t.add_row("replaced", "the store held another version of this dataset and was rebuilt")
         t.add_row("time", f"{report.seconds:.1f} s")
