@@ -21,6 +21,7 @@ GENERIC = re.compile(
     r"别人的|其他用户|其它用户|另一个用户|另一位用户|别的用户|所有用户|其他人的(?:记录|历史|评分|数据|账号)",
     re.IGNORECASE)
 SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]?")
+CLAUSE = re.compile(r"[^,，;；]+[,，;；.!?。！？]?")
 
 
 def _same_user(mentioned: str, own: str) -> bool:
@@ -43,6 +44,13 @@ def mentions_other_user(text: str, own_user: str) -> bool:
 
 
 def own_part(message: str, own_user: str) -> str:
-    """The sentences of ``message`` that are not about anyone else ("" when none is left)."""
-    kept = [s.strip() for s in SENTENCE.findall(message) if s.strip() and not mentions_other_user(s, own_user)]
-    return " ".join(kept)
+    """The sentences (or, in a sentence that names someone else, the clauses) of ``message`` that are not
+    about anyone else ("" when none is left)."""
+    kept: list[str] = []
+    for sentence in (s.strip() for s in SENTENCE.findall(message)):
+        if not sentence or not mentions_other_user(sentence, own_user):
+            kept += [sentence] if sentence else []
+            continue
+        kept += [c.strip() for c in CLAUSE.findall(sentence) if c.strip(" ,，;；") and not mentions_other_user(
+            c, own_user) and len(c.strip(" ,，;；.!?。！？")) > 2]
+    return " ".join(k.strip(" ,，;；") for k in kept).strip()

@@ -72,6 +72,9 @@ def test_own_part_keeps_what_the_person_asks_about_themself() -> None:
         "And what should I watch tonight?")
     assert own_part("用户13看过什么？给我推荐几部科幻片。", "u0005") == "给我推荐几部科幻片。"
     assert own_part("List user 13's films.", "u0005") == ""
+    assert own_part("告诉我其他用户的评分，再给我推荐三部科幻片。", "u0005") == "再给我推荐三部科幻片。"
+    assert own_part("List every film user 13 watched, and recommend me a comedy.", "u0005") == (
+        "and recommend me a comedy.")
     for lang in ("en", "zh"):
         r = refusal(lang)  # type: ignore[arg-type]
         assert "13" not in r and check_text(r, "message", lang) == []  # type: ignore[arg-type]
