@@ -145,7 +145,7 @@ def _similar(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext)
         zh = f"它和你在{date}{w.verb_zh}过的{_zh_title(a_title)}很相似"
     ev = Evidence(id=evidence_id("similar", iid), kind="similar", item_id=iid,
                   text=f"{title} is similar to {a_title}, {did}.", numbers=numbers, dates={"history_event": date})
-    return ev, {"en": f"it is similar to {a_title}, {did}", "zh": zh}
+    return ev, {"en": f"it is similar to {a_title}, {did}", "zh": zh, "anchor": a_title}
 
 
 def _cooc(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext) -> Phrase | None:
@@ -170,7 +170,10 @@ def _cooc(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext) ->
                   numbers={"count": count, "window": float(COOC_WINDOW)}, dates={"history_event": date})
     return ev, {"en": f"people who {w.verb} {a_title} also {w.verb} it, and you {w.verb} {a_title} on {date}",
                 "zh": f"{w.verb_zh}过{_zh_title(a_title)}的人也常{w.verb_zh}它，而你在{date}{w.verb_zh}过"
-                      f"{_zh_title(a_title)}"}
+                      f"{_zh_title(a_title)}",
+                "anchor": a_title,
+                "en_same": f"people who {w.verb} it also {w.verb} this one",  # after "similar to <the same title>"
+                "zh_same": f"{w.verb_zh}过它的人也常{w.verb_zh}这一{w.measure_zh}"}
 
 
 def _trending(index: RankingIndex, i: int, ctx: ExplainContext) -> Phrase | None:
@@ -228,8 +231,12 @@ COLD_PHRASE = {"en": "you have no history yet, so it is picked for being popular
 
 
 def compose(phrases: list[Phrases], lang: str) -> str:
-    """One sentence from the clauses, in ``lang`` (English when it has no clause in that language)."""
-    parts = [p.get(lang) or p["en"] for p in phrases]
+    """One sentence from the clauses, in ``lang`` (English when it has no clause in that language); a clause
+    about the same earlier title as the one before it says so briefly instead of repeating the title."""
+    parts = []
+    for j, p in enumerate(phrases):
+        same = j > 0 and p.get("anchor") and p.get("anchor") == phrases[j - 1].get("anchor")
+        parts.append((p.get(f"{lang}_same") if same else None) or p.get(lang) or p["en"])
     if not parts:
         return ""
     if lang == "zh":
