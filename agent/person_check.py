@@ -75,10 +75,10 @@ def check_text(text: str, where: str, lang: Lang, titles: list[str] | None = Non
     for i in ids or []:
         if len(i) >= 2 and re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", body) and not i.isdigit():
             out.append(PersonIssue(kind="internal_token", where=where, detail=i))
-    if m := THIRD_PERSON.search(body):
-        out.append(PersonIssue(kind="third_person", where=where, detail=m.group(0)))
-    if m := TAUTOLOGY.search(body):
-        out.append(PersonIssue(kind="tautology", where=where, detail=m.group(0)))
+    if third := THIRD_PERSON.search(body):
+        out.append(PersonIssue(kind="third_person", where=where, detail=third.group(0)))
+    if empty := TAUTOLOGY.search(body):
+        out.append(PersonIssue(kind="tautology", where=where, detail=empty.group(0)))
     if raw.endswith(("...", " …")) or not END.search(raw):
         out.append(PersonIssue(kind="incomplete", where=where, detail=raw[-20:]))
     limit = cap or CAPS.get(place, 320)
