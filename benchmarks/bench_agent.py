@@ -19,6 +19,7 @@ import sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import numpy as np
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
@@ -42,8 +43,7 @@ class Figures(BaseModel):
 
 
 def _pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))] if xs else 0.0
+    return float(np.percentile(xs, 100 * q, method="nearest")) if xs else 0.0
 
 
 def run(svc: AgentService, scenarios: list[Scenario], name: str, use_llm: bool) -> Figures:

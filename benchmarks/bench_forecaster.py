@@ -1,22 +1,21 @@
-"""Forecaster vs SASRec+ on MovieLens-100K, leave-one-out, full-catalog ranking (not a test).
+"""Forecaster ablations against the faithful SASRec+ on the same leave-one-out split (not a test).
 
-Both models are trained by the same loop (tools/models/torch_trainer.py) with the same seed,
-sequence length, batch size, optimiser and early stopping on validation NDCG@10; the test
-split is only scored once, at the best validation epoch. Also evaluates the interest-evolution
-head (mean KL / JS vs the realised next-10 mix, against "last window persists" and "all-time mix").
+Each variant of the forecaster is fitted per seed by the shared torch loop (tools/models/torch_trainer.py:
+same windows, loss, early stopping on validation NDCG@10 as SASRec+) and ranked over the full catalog with
+the EVALS metrics. The SASRec+ baseline is read from an ``evorec eval`` run of the same data (its
+``ranks.npz``), so the paired bootstrap interval of the NDCG@10 ratio is over the very same test cases and
+SASRec+ is not refitted here. Variants that use item text are marked "with side information".
 
-    nice -n 5 .venv/bin/python benchmarks/bench_forecaster.py --threads 1
-    nice -n 5 .venv/bin/python benchmarks/bench_forecaster.py --threads 1 --skip-mix --models forecaster
+    nice -n 10 .venv/bin/python benchmarks/bench_forecaster.py --dataset ml-100k --seeds 0 \\
+        --baseline runs/ml100k-sasrec --variants full,no_text,no_time,no_mix --out benchmarks/results/fc-ablation
 
-Wall times depend on contention on the shared machine; CPU seconds (single thread) are the
-uncontended estimate and are printed beside them.
+Wall times depend on contention on the shared machine; CPU seconds (one thread) are printed beside them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
@@ -28,89 +27,117 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.table import Table
 
-from evorec.evals.metrics import ndcg, target_ranks
+from evorec.evals.metrics import ndcg_per_case, ranking_metrics, target_ranks
+from evorec.evals.stats import mean_sd, ratio_interval
 from evorec.settings import get_settings
 from evorec.tools.data.loader import load_dataset
 from evorec.tools.data.sequences import SequenceData
 from evorec.tools.data.splits import leave_one_out
 from evorec.tools.forecast.artifacts import item_text_embeddings
-from evorec.tools.forecast.evaluate import run_mix_eval
 from evorec.tools.models import create_model
 
-console = Console()
+# name -> (forecaster config overrides, uses item text)
+VARIANTS: dict[str, dict[str, Any]] = {
+    "full": {},
+    "no_text": {"use_text": False},
+    "no_time": {"use_time": False},
+    "no_mix": {"mix_weight": 0.0},
+    "no_age": {"use_item_age": False},
+    "id_only": {"use_text": False, "use_time": False, "mix_weight": 0.0, "use_item_age": False},
+    "all_windows": {"windows": "all"},
+    "pos_from_end": {"positions": "from_end"},
+}
 
-# Shared by both models: the fair comparison (tuned on the validation split only).
-COMMON: dict[str, Any] = {"max_len": 200, "batch_size": 128, "lr": 2e-3, "hidden": 64, "blocks": 2, "heads": 2,
-                          "dropout": 0.3, "patience": 10, "epochs": 200, "device": "cpu"}
+
+def uses_text(cfg: dict[str, Any], has_text: bool) -> bool:
+    return has_text and cfg.get("use_text", True)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="ml-100k")
-    ap.add_argument("--models", default="sasrec_ce,forecaster")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--path", type=Path, default=None)
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--variants", default="full")
+    ap.add_argument("--baseline", type=Path, default=None, help="an evorec eval run dir with sasrec_ce in ranks.npz")
+    ap.add_argument("--epochs", type=int, default=None, help="cap on epochs (say so when reporting)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--epochs", type=int, default=None)
-    ap.add_argument("--skip-mix", action="store_true", help="skip the interest-head evaluation")
-    ap.add_argument("--config", default="{}", help="JSON overrides for the forecaster only")
-    ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    logging.basicConfig(format="%(asctime)s %(message)s", stream=sys.stdout)
-    logging.getLogger("evorec.tools.models.torch_trainer").setLevel(logging.INFO)  # one line per epoch
     torch.set_num_threads(args.threads)
-    settings = get_settings()
-    ds = load_dataset(args.dataset, settings=settings)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        print(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}", file=sys.stderr)
+        return 2
+    ds = load_dataset(args.dataset, path=args.path, settings=get_settings())
     data = SequenceData.from_dataset(ds)
-    data.item_text_emb = item_text_embeddings(ds, data.vocab)
+    data.item_text_emb = item_text_embeddings(ds, data.vocab) if ds.has_item_text else None
+    has_text = data.item_text_emb is not None
     split = leave_one_out(data)
-    common = {**COMMON, "threads": args.threads}
-    if args.epochs:
-        common["epochs"] = args.epochs
-    results: dict[str, dict[str, float]] = {}
-    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        cfg = {**common, **(json.loads(args.config) if name == "forecaster" else {})}
-        model = create_model(name, **cfg)
-        rep = model.fit(split.train, split.valid, seed=args.seed, progress=True)
-        t0 = time.perf_counter()
-        scores = model.full_sort_predict(split.test.histories)
-        infer_ms = 1000 * (time.perf_counter() - t0) / len(split.test.histories)
-        ranks = target_ranks(scores, split.test.histories, split.test.targets)
-        best_row = rep.history[rep.best_epoch - 1]
-        results[name] = {"test_ndcg10": ndcg(ranks, 10), "test_hr10": float(np.mean(ranks <= 10)),
-                         "valid_ndcg10": rep.best_valid_ndcg10 or 0.0, "best_epoch": rep.best_epoch,
-                         "epochs_run": rep.epochs_run, "wall_s_to_best": rep.seconds_to_best,
-                         "cpu_s_to_best": best_row.get("cpu_seconds", float("nan")),
-                         "batch_infer_ms_per_user": infer_ms}
-        console.print(f"{name}: {results[name]}", highlight=False)
-    _table(results)
-    if not args.skip_mix:
-        cfg = {**common, **json.loads(args.config)}
-        mix, _ = run_mix_eval(data, horizon=10, seed=args.seed, progress=True, **cfg)
-        console.print(f"\ninterest head, next-10 category mix ({mix.n_users} users, lower is better):")
-        console.print(mix.table(), highlight=False)
-        console.print(f"JS ratio forecaster / last window = {mix.ratio('forecaster', 'last_window', 'js'):.3f}; "
-                      f"KL ratio = {mix.ratio('forecaster', 'last_window', 'kl'):.3f}", highlight=False)
-        results["mix"] = {f"{m}_{k}": getattr(v, k) for m, v in mix.methods.items() for k in ("kl", "js")}
-    console.print(f"\nrepeat: nice -n 5 .venv/bin/python {' '.join(sys.argv)}", highlight=False)
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
+    base: dict[int, np.ndarray] = {}
+    if args.baseline is not None:
+        with np.load(args.baseline / "ranks.npz") as z:
+            if not np.array_equal(z["targets"], split.test.targets):
+                print("the baseline run has other test cases", file=sys.stderr)
+                return 2
+            base = {int(k.split("seed")[1]): z[k] for k in z.files if k.startswith("sasrec_ce/seed")}
+    base_gain = np.mean([ndcg_per_case(r, 10) for r in base.values()], axis=0) if base else None
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    for name in variants:
+        cfg = {**VARIANTS[name], "device": args.device, "threads": args.threads}
+        if args.epochs:
+            cfg["epochs"] = args.epochs
+        per_seed, gains = [], []
+        for seed in seeds:
+            model = create_model("forecaster", **cfg)
+            t0, c0 = time.perf_counter(), time.process_time()
+            rep = model.fit(split.train, split.valid, seed=seed, progress=False)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            ranks = target_ranks(model.full_sort_predict(split.test.histories), split.test.histories,
+                                 split.test.targets)
+            m = ranking_metrics(ranks, (10,))
+            gains.append(ndcg_per_case(ranks, 10))
+            per_seed.append({"seed": seed, **m, "fit_s": wall, "fit_cpu_s": cpu, "best_epoch": rep.best_epoch,
+                             "epochs_run": rep.epochs_run, "best_valid_ndcg10": rep.best_valid_ndcg10})
+            np.save(args.out / f"ranks-{name}-seed{seed}.npy", ranks)
+            print(f"{name} seed {seed}: NDCG@10 {m['NDCG@10']:.4f} HR@10 {m['HR@10']:.4f} "
+                  f"epochs {rep.best_epoch}/{rep.epochs_run} fit {wall:.0f}s wall {cpu:.0f}s CPU", flush=True)
+        row: dict[str, Any] = {"variant": name, "config": VARIANTS[name], "side_information": uses_text(cfg, has_text),
+                               "seeds": per_seed}
+        for k in ("NDCG@10", "HR@10", "MRR@10"):
+            row[k], row[k + "_sd"] = mean_sd([r[k] for r in per_seed])
+        if base_gain is not None:
+            iv = ratio_interval(name, np.mean(gains, axis=0), "sasrec_ce", base_gain, "NDCG@10")
+            row["vs_sasrec"] = iv.model_dump()
+        rows.append(row)
+        (args.out / "ablation.json").write_text(json.dumps({"dataset": ds.name, "seeds": seeds,
+                                                            "baseline_seeds": sorted(base), "rows": rows,
+                                                            "command": " ".join(sys.argv)}, indent=2))
+    (args.out / "ablation.md").write_text(render(ds.name, seeds, sorted(base), rows, args.epochs))
+    print((args.out / "ablation.md").read_text())
     return 0
 
 
-def _table(results: dict[str, dict[str, float]]) -> None:
-    t = Table(title="ML-100K leave-one-out, full ranking (test split, best validation epoch)")
-    cols = ("model", "NDCG@10", "HR@10", "valid NDCG@10", "vs SASRec+", "best/run epochs", "to best (wall / CPU s)")
-    for col in cols:
-        t.add_column(col, justify="right")
-    base = results.get("sasrec_ce", {}).get("test_ndcg10")
-    for name, r in results.items():
-        ratio = f"{r['test_ndcg10'] / base:.3f}x" if base else "-"
-        t.add_row(name, f"{r['test_ndcg10']:.4f}", f"{r['test_hr10']:.4f}", f"{r['valid_ndcg10']:.4f}", ratio,
-                  f"{r['best_epoch']}/{r['epochs_run']}", f"{r['wall_s_to_best']:.0f} / {r['cpu_s_to_best']:.0f}")
-    console.print(t)
+def render(dataset: str, seeds: list[int], base_seeds: list[int], rows: list[dict[str, Any]],
+           cap: int | None) -> str:
+    out = [f"# Forecaster ablation — {dataset}, leave-one-out, full ranking", "",
+           f"Seeds {seeds}; SASRec+ baseline seeds {base_seeds or 'none'}"
+           + (f"; epochs capped at {cap}" if cap else "") + ". Command: see ablation.json.", "",
+           "| variant | side information | NDCG@10 | HR@10 | × SASRec+ [95 % paired bootstrap] | fit CPU s (mean) |",
+           "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        iv = r.get("vs_sasrec")
+        ratio = f"{iv['ratio']:.3f} [{iv['lo']:.3f}, {iv['hi']:.3f}]" if iv else "–"
+        cpu = np.mean([s["fit_cpu_s"] for s in r["seeds"]])
+        out.append(f"| {r['variant']} | {'with side information (item text)' if r['side_information'] else 'no'} | "
+                   f"{r['NDCG@10']:.4f} ± {r['NDCG@10_sd']:.4f} | {r['HR@10']:.4f} ± {r['HR@10_sd']:.4f} | {ratio} | "
+                   f"{cpu:.0f} |")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

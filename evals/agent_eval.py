@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from evorec.agent.grounding import Grounder
@@ -229,11 +230,8 @@ def _rate(num: float, den: float) -> float | None:
 
 
 def _pct(xs: list[float], q: float) -> float | None:
-    if not xs:
-        return None
-    xs = sorted(xs)
-    i = min(len(xs) - 1, max(0, round(q * (len(xs) - 1))))
-    return round(xs[i], 1)
+    """The q-quantile as an observed value (nearest rank), rounded to 0.1."""
+    return round(float(np.percentile(xs, 100 * q, method="nearest")), 1) if xs else None
 
 
 def summarise(results: list[ScenarioResult]) -> dict[str, float | None]:

@@ -222,10 +222,13 @@ def pairwise_intervals(names: list[str], ranks_by: dict[str, list[np.ndarray]], 
 
 
 def save_ranks(path: Path, user_ids: list[str], targets: np.ndarray, seeds: list[int],
-               ranks_by: dict[str, list[np.ndarray]]) -> Path:
-    """Per-case 1-based ranks of every model and seed (``<model>/seed<k>``), with the cases' users and targets."""
+               ranks_by: dict[str, list[np.ndarray]], lengths: np.ndarray | None = None) -> Path:
+    """Per-case 1-based ranks of every model and seed (``<model>/seed<k>``), with the cases' users, targets and
+    history lengths."""
     arrays: dict[str, np.ndarray] = {"user_ids": np.asarray(user_ids, dtype=str),
                                      "targets": np.asarray(targets, dtype=np.int64)}
+    if lengths is not None:
+        arrays["lengths"] = np.asarray(lengths, dtype=np.int64)
     for name, per_seed in ranks_by.items():
         for seed, r in zip(seeds, per_seed, strict=False):
             arrays[f"{name}/seed{seed}"] = r
@@ -348,7 +351,7 @@ def run_eval(cfg: EvalConfig, settings: Settings | None = None, *, progress: boo
     result.wall_seconds = time.perf_counter() - started
     if run_dir is not None:
         write_run(result, run_dir)
-        save_ranks(run_dir / "ranks.npz", split.test.user_ids, split.test.targets, seeds, ranks_by)
+        save_ranks(run_dir / "ranks.npz", split.test.user_ids, split.test.targets, seeds, ranks_by, lengths)
         if partial is not None:
             partial.unlink(missing_ok=True)
     return result

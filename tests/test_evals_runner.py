@@ -74,6 +74,28 @@ def test_several_seeds_mean_sd_ranks_and_intervals(synthetic_dir: Path, tmp_path
     assert "seeds 0, 1" in report and " ± " in report and "Paired comparisons" in report
 
 
+def test_combining_single_seed_runs_equals_one_several_seed_run(synthetic_dir: Path, tmp_path: Path,
+                                                                 tmp_settings: Settings) -> None:
+    from evorec.evals.combine import combine_runs
+
+    models = ["pop", "markov", "sasrec_ce"]
+    tiny = {"sasrec_ce": {"epochs": 1, "hidden": 16, "blocks": 1, "max_len": 20}}
+    both = run_eval(_cfg(synthetic_dir, tmp_path, models=models, seeds=[0, 1], run_name="both", n_boot=200,
+                         overrides=tiny, plots=False), tmp_settings, progress=False)
+    for s in (0, 1):
+        run_eval(_cfg(synthetic_dir, tmp_path, models=models, seeds=[s], run_name=f"s{s}", n_boot=200,
+                      overrides=tiny, plots=False), tmp_settings, progress=False)
+    comb = combine_runs([tmp_path / "s0", tmp_path / "s1"], tmp_path / "comb")
+    assert comb.seeds == [0, 1]
+    for a, b in zip(both.models, comb.models, strict=True):
+        assert a.metrics == b.metrics and a.metrics_sd == b.metrics_sd
+        assert a.by_history_length == b.by_history_length
+    assert [(r.a, r.b, r.ratio, r.lo, r.hi) for r in both.intervals] == \
+        [(r.a, r.b, r.ratio, r.lo, r.hi) for r in comb.intervals]
+    with pytest.raises(InvalidRequestError, match="seed repeats"):
+        combine_runs([tmp_path / "s0", tmp_path / "both"], tmp_path / "bad")
+
+
 def test_temporal_protocol_and_custom_ks(synthetic_dir: Path, tmp_path: Path, tmp_settings: Settings) -> None:
     res = run_eval(_cfg(synthetic_dir, tmp_path, models=["pop", "markov"], protocol="temporal", ks=[3, 1],
                         plots=False, cutoff_quantile=0.8), tmp_settings, progress=False, write=False)

@@ -10,7 +10,12 @@ Config: ``forecaster`` (dict, the forecaster's config), ``use_trends`` (bool, de
 ``exclude_sources`` (list of candidate source names, for ablations), ``sizes`` (pool size per
 source), ``fitted_forecaster`` (an already fitted Forecaster to reuse, e.g. in benchmarks),
 ``candidates`` (fusion families to try), ``catalog_trends`` (bool, default True: the trending source uses the
-TRENDS engine's rising catalog items).
+TRENDS engine's rising catalog items), ``as_of_cases`` (bool, default True: popularity, its trend and catalog
+trends as of each case's time, for the validation cases the weights are fitted on and for the test cases).
+
+Validation stacking: the forecaster is fitted on the training histories with early stopping on the validation
+targets; the fusion weights are then fitted on the SAME validation targets (the forecaster's validation scores
+are features), so the fusion's held-out choice among families is made on a split of the validation users.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ class FusionRecommender(Recommender):
         index = index_from_sequences(train)
         if self.config.get("catalog_trends", True):
             index.attach_catalog_trends(train.histories)
+        index.per_case = bool(self.config.get("as_of_cases", True))
         sources = default_sources(self.sizes, exclude=self.exclude)
         users = valid.user_ids or [str(i) for i in range(len(valid.histories))]
         sigs = batch_signals(index, users, list(valid.histories), [None] * len(users), self.forecaster.predict,

@@ -238,6 +238,17 @@ def ndcg_at_10(scores: np.ndarray, histories: list[History], targets: np.ndarray
     return float(gains.mean()) if len(gains) else 0.0
 
 
+def validation_ndcg10(module: nn.Module, valid: ValidationSet, max_len: int, device: torch.device,
+                      batch_size: int = 512) -> float:
+    """Mean validation NDCG@10, scored chunk by chunk (a whole large catalog's score matrix never exists)."""
+    total, n = 0.0, len(valid.histories)
+    for lo in range(0, n, batch_size):
+        hs = valid.histories[lo:lo + batch_size]
+        scores = score_histories(module, hs, max_len, device, batch_size)
+        total += ndcg_at_10(scores, hs, valid.targets[lo:lo + batch_size]) * len(hs)
+    return total / n if n else 0.0
+
+
 def _train_loss(module: nn.Module, batch: dict[str, Tensor], cfg: TrainConfig, n_items: int,
                 gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
     hidden = module.encode(batch)
@@ -309,8 +320,7 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
                "cpu_seconds": time.process_time() - c0}  # CPU time: the wall time when uncontended (1 thread)
         row.update({k: v / n_batches for k, v in parts_sum.items()})
         if valid is not None and len(valid.histories):
-            scores = score_histories(module, valid.histories, cfg.max_len, device, cfg.eval_batch_size)
-            ndcg = ndcg_at_10(scores, valid.histories, valid.targets)
+            ndcg = validation_ndcg10(module, valid, cfg.max_len, device, cfg.eval_batch_size)
             row["valid_ndcg10"] = ndcg
             if ndcg > best:
                 best, best_epoch, bad = ndcg, epoch, 0

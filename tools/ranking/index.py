@@ -4,10 +4,19 @@ Built once from a dataset's catalog and a set of histories (the training histori
 fusion weights are fitted, all current histories when serving): item metadata as arrays in
 the shared item-index space (``ItemVocab``; index 0 is padding), popularity and its recent
 trend, a sequential item-item co-occurrence matrix, and optional item text embeddings.
+
+Offline (fitting the fusion weights, evaluating the fused ranker) each case is scored as of its
+own time: ``per_case`` makes the signals carry the case's time (its history's last event) and
+``case_index`` hands out a view whose popularity, popularity trend and catalog trends count only
+events at or before that time, so no case sees later events. Catalog trends (statsmodels fits)
+are computed as of the start of the case's ``CATALOG_STEP_DAYS``-day step (never after the case).
+The co-occurrence matrix is still built from all training histories.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +32,8 @@ from evorec.tools.models.itemknn import cooccurrence
 DAY = 86_400
 COOC_WINDOW = 5  # events apart that count as "watched together"
 TREND_WINDOW_DAYS = 30  # catalog popularity trend: last 30 days of the data vs the 30 before
+CATALOG_STEP_DAYS = 30  # as-of catalog trends are refitted once per this many days of case time
+_VIEW_CACHE = 64
 
 
 @dataclass
@@ -43,8 +54,13 @@ class RankingIndex:
     catalog_score: np.ndarray | None = None  # float64 [n+1]: TRENDS catalog score of rising items, -inf elsewhere
     catalog_evidence: dict[str, Evidence] = field(default_factory=dict)  # ev:trending:<item> by item id
     pop_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # 1-based rank by popularity
+    ev_items: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # every event's item, by time
+    ev_times: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # ... and its time (sorted)
+    per_case: bool = False  # offline: score each case as of its own time (see the module doc)
     _cooc_norm: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _pop_trend: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    _views: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _catalog_at: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         order = np.argsort(-self.popularity[1:], kind="stable") + 1
@@ -89,18 +105,14 @@ class RankingIndex:
         n = vocab.n_items
         all_items = np.concatenate([h.items for h in histories]) if histories else np.zeros(0, np.int64)
         all_times = np.concatenate([h.times for h in histories]) if histories else np.zeros(0, np.int64)
-        pop = np.bincount(all_items, minlength=n + 1).astype(np.float64)[: n + 1]
-        pop[0] = 0.0
-        now = int(all_times.max()) if len(all_times) else 0
-        w = TREND_WINDOW_DAYS * DAY
-        recent = all_items[all_times > now - w]
-        before = all_items[(all_times > now - 2 * w) & (all_times <= now - w)]
-        pop_recent = np.bincount(recent, minlength=n + 1).astype(np.float64)[: n + 1]
-        pop_before = np.bincount(before, minlength=n + 1).astype(np.float64)[: n + 1]
+        order = np.argsort(all_times, kind="stable")
+        ev_items, ev_times = all_items[order].astype(np.int64), all_times[order].astype(np.int64)
+        now = int(ev_times[-1]) if len(ev_times) else 0
+        pop, pop_recent, pop_before = popularity_as_of(ev_items, ev_times, n, now)
         return cls(vocab=vocab, category_names=list(category_names), titles=titles, item_categories=item_categories,
                    cat_mh=cat_mh.astype(bool), cat_w=category_weights(cat_mh.astype(np.float32)), years=years,
                    popularity=pop, pop_recent=pop_recent, pop_before=pop_before, now_ts=now,
-                   cooc=build_cooc(histories, n), item_emb=item_emb)
+                   cooc=build_cooc(histories, n), item_emb=item_emb, ev_items=ev_items, ev_times=ev_times)
 
     def attach_catalog_trends(self, histories: list[History]) -> None:
         """Rising/emerging items from the TRENDS engine's catalog trends over ``histories`` (score + evidence)."""
@@ -111,6 +123,39 @@ class RankingIndex:
             return
         score, evidence = got
         self.catalog_score, self.catalog_evidence = score, evidence
+
+    def as_of(self, ts: int) -> RankingIndex:
+        """A view counting only events at or before ``ts`` (popularity, its trend, catalog trends); the index
+        itself when ``ts`` is at or after its last event. Views are cached (a few, least recently used)."""
+        ts = int(ts)
+        if ts >= self.now_ts:
+            return self
+        view = self._views.get(ts)
+        if view is not None:
+            self._views.move_to_end(ts)
+            return view
+        end = int(np.searchsorted(self.ev_times, ts, side="right"))
+        pop, recent, before = popularity_as_of(self.ev_items[:end], self.ev_times[:end], self.n_items, ts)
+        score, evidence = (self._catalog_trends_at(ts) if self.catalog_score is not None else (None, {}))
+        view = dataclasses.replace(self, popularity=pop, pop_recent=recent, pop_before=before, now_ts=ts,
+                                   catalog_score=score, catalog_evidence=evidence, per_case=False,
+                                   ev_items=self.ev_items[:end], ev_times=self.ev_times[:end],
+                                   _views=OrderedDict(), _catalog_at={})
+        self._views[ts] = view
+        while len(self._views) > _VIEW_CACHE:
+            self._views.popitem(last=False)
+        return view
+
+    def _catalog_trends_at(self, ts: int) -> tuple[np.ndarray | None, dict[str, Evidence]]:
+        step = CATALOG_STEP_DAYS * DAY
+        key = (ts // step) * step  # the start of the case's step: never after the case
+        if key not in self._catalog_at:
+            from evorec.tools.ranking.trend_labels import catalog_trends_from_events
+
+            end = int(np.searchsorted(self.ev_times, key, side="right"))
+            got = catalog_trends_from_events(self, self.ev_items[:end], self.ev_times[:end])
+            self._catalog_at[key] = got if got is not None else (None, {})
+        return self._catalog_at[key]
 
     # ---- lookups --------------------------------------------------------------------------------
     @property
@@ -131,6 +176,22 @@ class RankingIndex:
         norm_rows = rows.multiply(1.0 / self._cooc_norm[anchors][:, None]).tocsr()
         score = np.asarray(norm_rows.T @ weights).ravel() / self._cooc_norm
         return score, raw
+
+
+def case_index(index: RankingIndex, as_of: int | None) -> RankingIndex:
+    """The index a case is scored with: as of the case's time offline (``per_case``), the index itself otherwise."""
+    return index.as_of(as_of) if index.per_case and as_of is not None else index
+
+
+def popularity_as_of(items: np.ndarray, times: np.ndarray, n_items: int, now: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(event counts, counts in the last TREND_WINDOW_DAYS up to ``now``, counts in the window before) per item."""
+    w = TREND_WINDOW_DAYS * DAY
+    pop = np.bincount(items, minlength=n_items + 1).astype(np.float64)[: n_items + 1]
+    pop[0] = 0.0
+    recent = np.bincount(items[times > now - w], minlength=n_items + 1).astype(np.float64)[: n_items + 1]
+    before = items[(times > now - 2 * w) & (times <= now - w)]
+    return pop, recent, np.bincount(before, minlength=n_items + 1).astype(np.float64)[: n_items + 1]
 
 
 def build_cooc(histories: list[History], n_items: int, window: int = COOC_WINDOW) -> sparse.csr_matrix:

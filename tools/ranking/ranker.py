@@ -18,7 +18,7 @@ from evorec.tools.candidates import CandidatePool, CandidateSource, cold_start_s
 from evorec.tools.constraints import Constraints
 from evorec.tools.ranking.features import FEATURES, feature_matrix
 from evorec.tools.ranking.fusion import FusionModel
-from evorec.tools.ranking.index import RankingIndex
+from evorec.tools.ranking.index import RankingIndex, case_index
 from evorec.tools.ranking.signals import UserSignals
 
 BACKFILL = "backfill"
@@ -95,16 +95,17 @@ class Ranker:
         """Order used without fitted weights and for backfill: forecaster log-probability, else popularity."""
         if sig.has_forecaster:
             return sig.fc_logp[items]
-        return np.log1p(self.index.popularity[items])
+        return np.log1p(case_index(self.index, sig.as_of).popularity[items])
 
     def score(self, sig: UserSignals, pool: CandidatePool) -> tuple[np.ndarray, np.ndarray]:
-        X = feature_matrix(self.index, sig, pool.items, pool.membership, pool.source_names)
+        X = feature_matrix(case_index(self.index, sig.as_of), sig, pool.items, pool.membership, pool.source_names)
         model = self.cold_model if sig.cold_start else self.model
         s = model.score(X) if model is not None else self.fallback_scores(sig, pool.items)
         return s, X
 
     def pool(self, sig: UserSignals, allowed: np.ndarray) -> CandidatePool:
-        return gather(self.cold_sources if sig.cold_start else self.sources, self.index, sig, allowed)
+        return gather(self.cold_sources if sig.cold_start else self.sources, case_index(self.index, sig.as_of), sig,
+                      allowed)
 
     def rank(self, sig: UserSignals, constraints: Constraints) -> RankOutcome:
         c = normalise_constraints(constraints, self.index)
@@ -127,7 +128,8 @@ class Ranker:
             items = np.concatenate([items, rest])
             out_scores = np.concatenate([out_scores, rest_scores])
             src += [[BACKFILL]] * len(rest)
-            feats = np.vstack([feats, feature_matrix(self.index, sig, rest)]) if len(rest) else feats
+            feats = (np.vstack([feats, feature_matrix(case_index(self.index, sig.as_of), sig, rest)]) if len(rest)
+                     else feats)
         # exact re-check with the shared predicate (belt and braces over the mask)
         seen_ids = sig.extras.get("seen_ids")
         if seen_ids is None:

@@ -46,6 +46,7 @@ class UserSignals:
     sem_anchor: np.ndarray  # int64 [n+1]: position in history of the most similar anchor (-1 none)
     recency: np.ndarray  # float64 [n+1]
     has_forecaster: bool = True
+    as_of: int | None = None  # offline (``index.per_case``): the case's time; catalog-wide signals count up to it
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -120,4 +121,5 @@ def compute_signals(index: RankingIndex, user_id: str, history: History, ratings
     return UserSignals(user_id=str(user_id), history=history, ratings=ratings, seen=seen, cold_start=cold,
                        fc_raw=raw, fc_logp=logp, fc_rank=rank, current_mix=current, forecast_mix=fmix,
                        trend_labels=labels, trend_up=up, trend_down=down, anchors=anchors, cooc=cooc, cooc_raw=cooc_raw,
-                       semantic=semantic, sem_anchor=sem_anchor, recency=recency, has_forecaster=has_fc)
+                       semantic=semantic, sem_anchor=sem_anchor, recency=recency, has_forecaster=has_fc,
+                       as_of=int(history.times[-1]) if index.per_case and not cold else None)

@@ -25,7 +25,7 @@ from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import History, ItemVocab, SequenceData
 from evorec.tools.ranking.features import FEATURES, feature_matrix
 from evorec.tools.ranking.fusion import FitSummary, FusionModel, Group, fit_fusion_model
-from evorec.tools.ranking.index import RankingIndex
+from evorec.tools.ranking.index import RankingIndex, case_index
 from evorec.tools.ranking.signals import UserSignals, compute_signals
 from evorec.tools.ranking.trend_labels import labels_for_history
 from evorec.tools.store.progress import progress_bar
@@ -92,10 +92,11 @@ def build_groups(index: RankingIndex, signals: list[UserSignals], targets: np.nd
     for sig, t in zip(signals, targets.tolist(), strict=True):
         allowed = ~sig.seen
         allowed[0] = False
-        pool = gather(sources, index, sig, allowed)
+        ix = case_index(index, sig.as_of)
+        pool = gather(sources, ix, sig, allowed)
         if len(pool) == 0:
             continue
-        X = feature_matrix(index, sig, pool.items, pool.membership, pool.source_names)
+        X = feature_matrix(ix, sig, pool.items, pool.membership, pool.source_names)
         groups.append(Group(X=X, y=(pool.items == int(t)).astype(np.int64)))
     return groups
 
@@ -169,6 +170,7 @@ def fit_fusion(settings: Settings | None = None, dataset: str | Dataset | None =
     emb = item_embeddings(settings, ds, data.vocab)
     index = RankingIndex.build(ds, train.histories, data.vocab, emb)
     index.attach_catalog_trends(train.histories)
+    index.per_case = True  # each validation case sees popularity and trends as of its own time
     rat = ratings_by_user(ds)
     users = list(valid.user_ids)
     hists, targets = list(valid.histories), np.asarray(valid.targets)

@@ -58,12 +58,21 @@ def trend_service(categories: list[str]) -> TrendService:
 def catalog_trends_of(index: RankingIndex, histories: list[History]) -> tuple[np.ndarray, dict[str, Any]] | None:
     """(score per item index, -inf unless rising/emerging; ``ev:trending:<item>`` evidence) from the TRENDS
     engine's catalog trends over ``histories``; None when there is too little data."""
-    from evorec.tools.trends.catalog import catalog_trends
 
     if not histories:
         return None
     items = np.concatenate([h.items for h in histories])
     times = np.concatenate([h.times for h in histories])
+    return catalog_trends_from_events(index, items, times)
+
+
+def catalog_trends_from_events(index: RankingIndex, items: np.ndarray, times: np.ndarray
+                               ) -> tuple[np.ndarray, dict[str, Any]] | None:
+    """As :func:`catalog_trends_of`, from everyone's events as (item index, time) arrays."""
+    from evorec.tools.trends.catalog import catalog_trends
+
+    if not len(items):
+        return None
     ids = np.asarray(index.vocab.item_ids, dtype=object)
     ints = pd.DataFrame({"item_id": ids[items], "ts": times})
     cat = pd.DataFrame({"item_id": index.vocab.item_ids[1:], "title": index.titles[1:],
