@@ -120,7 +120,11 @@ def run(home: Path, say: Any = print) -> dict[str, Any]:
                          text=True, timeout=1200, check=True)
     user = out.stdout.strip().splitlines()[-1]
     needle = user.encode()
-    delta_file = home / "artifacts" / "synthetic" / "training_delta.json"
+    from evorec.settings import Settings
+    from evorec.tools.forecast.artifacts import artifacts_path
+    from evorec.tools.forecast.training_data import DELTA_FILE
+
+    delta_file = artifacts_path(Settings(home=home), "synthetic") / DELTA_FILE
     before_delta = raw_hits([delta_file], needle)
     port = free_port()
     env = env_for(home, port)
@@ -140,6 +144,8 @@ def run(home: Path, say: Any = print) -> dict[str, Any]:
             with sqlite3.connect(sessions) as c:
                 report["before"]["sessions"] = c.execute("SELECT COUNT(*) FROM sessions WHERE user_id=?",
                                                          (user,)).fetchone()[0]
+            report["before"]["sessions_file_bytes"] = raw_hits([sessions, sessions.with_name("sessions.sqlite-wal")],
+                                                               needle)
             r = http.delete(f"/v1/users/{user}")
             assert r.status_code == 200, r.text
             report["answer"] = r.json()
@@ -152,8 +158,11 @@ def run(home: Path, say: Any = print) -> dict[str, Any]:
         tr["training_delta_bytes"] = raw_hits([delta_file], needle)
         state = home / "store_state.sqlite"
         tr["store_state_bytes"] = raw_hits([state, state.with_name("store_state.sqlite-wal")], needle)
+        counted = {sessions, sessions.with_name("sessions.sqlite-wal"), delta_file, state,
+                   state.with_name("store_state.sqlite-wal")}
         skip = (home / "data", home / "chroma")
-        others = [p for p in home.rglob("*") if p.is_file() and not any(p.is_relative_to(s) for s in skip)]
+        others = [p for p in home.rglob("*") if p.is_file() and p not in counted
+                  and not any(p.is_relative_to(s) for s in skip)]
         tr["other_home_files_bytes"] = raw_hits(others, needle)
         # informational, not counted: Chroma's own files may keep freed pages or its write log until it compacts
         report["info"] = {"chroma_files_raw_bytes": raw_hits(list((home / "chroma").rglob("*")), needle)}
@@ -163,7 +172,6 @@ def run(home: Path, say: Any = print) -> dict[str, Any]:
         assert ingest.returncode == 0, ingest.stderr[-2000:]
         tr["chroma_events_after_reingest"] = chroma_traces(port, user)
         tr["worker_history_known_after_reingest"] = served_traces(server.url, user)["worker_history_known"]
-    from evorec.settings import Settings
     from evorec.tools.data.loader import load_dataset
     from evorec.tools.forecast.training_data import served_dataset
 
