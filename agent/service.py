@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -203,11 +203,11 @@ class AgentService:
         rec.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         return TurnResult(recommendations=rec, trace=trace)
 
-    def _run_tool(self, kit: UserBoundTools, name: str, args: str | dict[str, Any], by: str, trace: TurnTrace,
-                  emit: Emit) -> ToolOutcome:
+    def _run_tool(self, kit: UserBoundTools, name: str, args: str | dict[str, Any], by: Literal["llm", "plan"],
+                  trace: TurnTrace, emit: Emit) -> ToolOutcome:
         shown = args if isinstance(args, dict) else {"raw": args}
-        emit(AgentEvent(type="tool_call", tool=name, arguments=shown, issued_by=by))  # type: ignore[arg-type]
-        out = kit.call(name, args, issued_by=by)  # type: ignore[arg-type]
+        emit(AgentEvent(type="tool_call", tool=name, arguments=shown, issued_by=by))
+        out = kit.call(name, args, issued_by=by)
         trace.tools.append(out)
         trace.evidence.update(out.evidence)
         trace.titles.update(out.titles)
@@ -390,7 +390,8 @@ class AgentService:
                 break
             if cand.item_id not in chosen:
                 items.append(_template_item(len(items) + 1, cand, ranked))
-        summary, summary_src = answer.interest_summary.strip(), "llm"
+        summary = answer.interest_summary.strip()
+        summary_src: Literal["llm", "template"] = "llm"
         if rev.summary_problems or not summary:
             if rev.summary_problems:
                 dropped.append(f"interest_summary replaced by template ({'; '.join(rev.summary_problems)})")
@@ -403,7 +404,7 @@ class AgentService:
         if not streamed or rev.message_problems:
             emit(AgentEvent(type="token", text=message))
         return Recommendations(user_id=user_id, items=items, interest_summary=summary or None,
-                               interest_summary_source=summary_src if summary else None,  # type: ignore[arg-type]
+                               interest_summary_source=summary_src if summary else None,
                                message=message, constraints=constraints, cold_start=ranked.cold_start,
                                shortfall=ranked.shortfall, dropped=dropped, timings_ms=dict(ranked.timings_ms))
 

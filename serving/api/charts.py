@@ -52,7 +52,8 @@ def _rolling(v: np.ndarray, w: int = 3) -> np.ndarray:
     return out
 
 
-def _dates(ts: Any) -> list[datetime]:
+def _dates(ts: Any) -> list[Any]:
+    """Datetimes for an x axis (matplotlib converts them through its units registry; its stubs expect numbers)."""
     return [datetime.fromtimestamp(float(t), tz=UTC) for t in np.atleast_1d(ts)]
 
 

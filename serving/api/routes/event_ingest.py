@@ -43,7 +43,7 @@ def ingest(body: EventBatch | EventIn = Body(...), principal: Principal = Depend
         check_user(principal, user)
     store_events = to_store_events(events)
     with services.write_lock:
-        report = services.toolbox.add_events(store_events)
+        report = services.toolbox.add_events([*store_events])  # (a list of the union the method takes)
     added = int(report.events_written)
     metrics.events.inc(added)
     return EventsAccepted(received=len(events), added=added, duplicates=int(report.events_skipped),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends
 
 from evorec.agent.answer import Recommendations
@@ -14,8 +16,9 @@ from evorec.serving.api.protocol import RecommendRequest
 
 router = APIRouter(tags=["recommend"])
 
-ERRORS = {401: {"description": "Missing or invalid API key"}, 403: {"description": "Key may not act for this user"},
-          503: {"description": "History store unavailable"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key"}, 403: {"description": "Key may not act for this user"},
+    503: {"description": "History store unavailable"}}
 
 
 @router.post("/v1/recommend", response_model=Recommendations, responses=ERRORS)
