@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 DEPS_HASH := $(shell cat pyproject.toml setup.py | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.deps-$(DEPS_HASH)
 
-.PHONY: setup test test-all lint demo clean
+.PHONY: setup test test-all lint typecheck demo clean
 
 setup: $(STAMP)
 
@@ -27,8 +27,14 @@ $(STAMP):
 lint: setup
 	$(BIN)/ruff check .
 
+# mypy over these evorec.* folders (a dotted name: one module); config in pyproject.toml [tool.mypy].
+TYPECHECK_DIRS ?= agent tools integrations evals.toolbox_double
+typecheck: setup
+	$(BIN)/python scripts/typecheck.py $(TYPECHECK_DIRS)
+
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/python scripts/typecheck.py $(TYPECHECK_DIRS)
 	$(BIN)/pytest
 
 test-all: setup

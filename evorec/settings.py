@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     port: int = 8321
     api_keys: str = Field(default="", description="Comma-separated API keys; 'key:user1|user2' restricts a key.")
     admin_key: SecretStr = SecretStr("")
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest request body the API reads (413 past "
+                                "it), counted as it streams in, chunked bodies included.")
+    max_concurrent_turns: int = Field(default=16, ge=1, description="Agent turns (chat, chat completions, "
+                                      "recommend with the LLM) running at once per API process; 429 past it.")
 
     @field_validator("home", "chroma_path", "ml100k_path", mode="after")
     @classmethod

@@ -123,9 +123,9 @@ def api_services(tmp_path_factory: pytest.TempPathFactory) -> Engines:
 @pytest.fixture(scope="module")
 def api_client(api_services: Engines) -> TestClient:
     from fastapi.testclient import TestClient
-    from test_api_fixtures import make_app
+    from test_api_fixtures import LOOPBACK_BASE, make_app
 
-    return TestClient(make_app(api_services))
+    return TestClient(make_app(api_services), base_url=LOOPBACK_BASE)
 
 
 def local_llm_missing() -> str | None:
