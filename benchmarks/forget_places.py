@@ -111,7 +111,7 @@ def chroma_traces(port: int, user: str) -> int:
 
 
 def run(home: Path, say: Any = print) -> dict[str, Any]:
-    from evorec.serving.api.live import LiveServer, free_port
+    from harness.live_server import LiveServer, free_port
 
     t0 = time.perf_counter()
     say(f"preparing {home} ...")

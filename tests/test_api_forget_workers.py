@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from evorec.serving.api.live import LiveServer, free_port
+from harness.live_server import LiveServer, free_port
 
 WORKER = "x-evorec-worker"
 
