@@ -38,7 +38,9 @@ Emit = Callable[[AgentEvent], None]
 DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
-TOOL_CALL_TOKENS = 96
+# One call at its schema's longest fits: Qwen tokenizes digits singly (two dates ~25 tokens) and a 60-char query
+# can be ~60 tokens; at 96 a legitimate call was cut mid-string (vLLM, issue 11) and parsed as no call at all.
+TOOL_CALL_TOKENS = 160
 ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 60, 75  # above what the schema's length caps allow
 # Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
 # LLM writes, characters per pre-run fact, trends shown, past chat messages, evidence ids in the schema.
