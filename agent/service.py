@@ -293,18 +293,18 @@ class AgentService:
         if not calls:  # asked for a call ("required") and got none usable: that is an invalid call
             trace.tools.append(ToolOutcome(name="(none)", issued_by="llm", ok=False, valid=False,
                                            error=f"no parseable tool call (finish: {reply.finish_reason})"))
-        outcomes = [self._run_tool(kit, tc.name, tc.arguments, "llm", trace, emit) for tc in calls]
+        outcomes = [self._run_tool(kit, tc.function.name, tc.function.arguments, "llm", trace, emit) for tc in calls]
         had_rank = any(o.ok and o.ranked is not None for o in outcomes)
         ranked = self._ensure_ranked(kit, trace, emit)
         candidates = {i.item_id: i for i in ranked.items}
         g = Grounder(candidates, trace.evidence, trace.titles, constraints, request=message)
         msgs.append({"role": "assistant", "content": reply.content or "",
                      **({"tool_calls": [{"id": tc.id, "type": "function",
-                                         "function": {"name": tc.name, "arguments": tc.arguments}}
+                                         "function": {"name": tc.function.name, "arguments": tc.function.arguments}}
                                         for tc in calls]} if calls else {})})
         n_items = min(constraints.k, self.llm_max_items, max(len(candidates), 1))
         shown = n_items + EXTRA_SHOWN
-        msgs += [{"role": "tool", "tool_call_id": tc.id, "name": tc.name,
+        msgs += [{"role": "tool", "tool_call_id": tc.id, "name": tc.function.name,
                   "content": ranked_summary(o.ranked, shown=shown) if o.ok and o.ranked is not None
                   else o.for_model()} for tc, o in zip(calls, outcomes, strict=True)]
         extra = "" if had_rank else f"Candidates from rank_candidates:\n{ranked_summary(ranked, shown=shown)}\n\n"
