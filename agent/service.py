@@ -16,13 +16,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from evorec.agent.answer import Rationale, Recommendations, RecommendedItem
-from evorec.agent.events import AgentEvent, MessageStreamer
 from evorec.agent.grounding import FinalAnswer, Grounder, Review, answer_schema, parse_answer, response_format, review
 from evorec.agent.llm import ChatModel, ChatReply, llm_from_settings
 from evorec.agent.llm_tools import LLM_TOOLS, PRE_RUN, TOOLS
 from evorec.agent.preferences import PreferenceUpdate, parse_preferences
+from evorec.agent.recommendations import Rationale, Recommendations, RecommendedItem
 from evorec.agent.sessions import Session, SessionStore
+from evorec.agent.stream_events import AgentEvent, MessageStreamer
 from evorec.agent.tool_calls import ToolOutcome, UserBoundTools, tool_specs
 from evorec.agent.tool_summaries import clip, ranked_summary
 from evorec.errors import LLMUnavailableError

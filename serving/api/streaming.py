@@ -14,8 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from evorec.agent.answer import Recommendations
-from evorec.agent.events import AgentEvent
+from evorec.agent import AgentEvent, Recommendations
 from evorec.errors import EvorecError, LLMUnavailableError
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.llm_fallback import recommend_with_fallback

@@ -20,7 +20,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Header, HTTPException
 from fastapi.responses import StreamingResponse
 
-from evorec.agent.answer import Recommendations
+from evorec.agent import Recommendations
 from evorec.errors import EvorecError, InvalidRequestError
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services

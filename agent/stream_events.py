@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from evorec.agent.answer import Recommendations
+from evorec.agent.recommendations import Recommendations
 
 
 class AgentEvent(BaseModel):
