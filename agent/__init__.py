@@ -11,7 +11,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from evorec.agent.cancel import TurnCancelled, cancel_scope, cancelled
     from evorec.agent.llm import ChatModel, OpenAIChatModel
+    from evorec.agent.llm_tools import TOOLS
     from evorec.agent.recommendations import Rationale, Recommendations, RecommendedItem
     from evorec.agent.service import AgentService, TurnResult, describe_constraints
     from evorec.agent.sessions import Session
@@ -27,12 +29,17 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "Rationale": ("evorec.agent.recommendations", "Rationale"),
     "AgentEvent": ("evorec.agent.stream_events", "AgentEvent"),
     "Session": ("evorec.agent.sessions", "Session"),
+    "TurnCancelled": ("evorec.agent.cancel", "TurnCancelled"),
+    "cancelled": ("evorec.agent.cancel", "cancelled"),
+    "cancel_scope": ("evorec.agent.cancel", "cancel_scope"),
+    "TOOLS": ("evorec.agent.llm_tools", "TOOLS"),
     "ChatModel": ("evorec.agent.llm", "ChatModel"),
     "OpenAIChatModel": ("evorec.agent.llm", "OpenAIChatModel"),
 }
 
-__all__ = ["AgentEvent", "AgentService", "ChatModel", "OpenAIChatModel", "Rationale", "Recommendations",
-           "RecommendedItem", "Session", "TurnResult", "describe_constraints"]  # = the keys of _EXPORTS
+__all__ = ["TOOLS", "AgentEvent", "AgentService", "ChatModel", "OpenAIChatModel", "Rationale", "Recommendations",
+           "RecommendedItem", "Session", "TurnCancelled", "TurnResult", "cancel_scope", "cancelled",
+           "describe_constraints"]  # = the keys of _EXPORTS
 
 
 def __getattr__(name: str) -> Any:

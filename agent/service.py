@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from evorec.agent.cancel import TurnCancelled, raise_if_cancelled
 from evorec.agent.grounding import FinalAnswer, Grounder, Review, answer_schema, parse_answer, response_format, review
 from evorec.agent.llm import ChatModel, ChatReply, llm_from_settings
 from evorec.agent.llm_tools import LLM_TOOLS, PRE_RUN, TOOLS
@@ -37,7 +38,9 @@ Emit = Callable[[AgentEvent], None]
 DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
-TOOL_CALL_TOKENS = 96
+# One call at its schema's longest fits: Qwen tokenizes digits singly (two dates ~25 tokens) and a 60-char query
+# can be ~60 tokens; at 96 a legitimate call was cut mid-string (vLLM, issue 11) and parsed as no call at all.
+TOOL_CALL_TOKENS = 160
 ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 60, 75  # above what the schema's length caps allow
 # Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
 # LLM writes, characters per pre-run fact, trends shown, past chat messages, evidence ids in the schema.
@@ -134,7 +137,10 @@ class AgentService:
             finally:
                 q.put(None)
 
-        t = threading.Thread(target=work, name="evorec-agent-turn", daemon=True)
+        import contextvars
+
+        ctx = contextvars.copy_context()  # the caller's cancel flag (evorec.agent.cancel) reaches the worker
+        t = threading.Thread(target=ctx.run, args=(work,), name="evorec-agent-turn", daemon=True)
         t.start()
         while (ev := q.get()) is not None:
             yield ev
@@ -205,6 +211,7 @@ class AgentService:
 
     def _run_tool(self, kit: UserBoundTools, name: str, args: str | dict[str, Any], by: Literal["llm", "plan"],
                   trace: TurnTrace, emit: Emit) -> ToolOutcome:
+        raise_if_cancelled()
         shown = args if isinstance(args, dict) else {"raw": args}
         emit(AgentEvent(type="tool_call", tool=name, arguments=shown, issued_by=by))
         out = kit.call(name, args, issued_by=by)
@@ -218,9 +225,18 @@ class AgentService:
 
     def _complete(self, purpose: str, trace: TurnTrace, messages: list[dict[str, Any]], **kw: Any) -> ChatReply:
         assert self.llm is not None
+        raise_if_cancelled()
+        sink = kw.get("on_token")
+        if sink is not None:
+            def checked(delta: str) -> None:  # a disconnected caller stops the stream at the next token
+                raise_if_cancelled()
+                sink(delta)
+            kw = {**kw, "on_token": checked}
         t0 = time.perf_counter()
         try:
             reply = self.llm.complete(messages, **kw)
+        except TurnCancelled:
+            raise
         except LLMUnavailableError:
             trace.llm_calls.append(LLMCall(purpose=purpose, latency_ms=(time.perf_counter() - t0) * 1000, ok=False))
             raise

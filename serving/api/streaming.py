@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from evorec.agent import AgentEvent, Recommendations
+from evorec.agent import AgentEvent, Recommendations, TurnCancelled, cancelled
 from evorec.errors import EvorecError, LLMUnavailableError
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.llm_fallback import recommend_with_fallback
@@ -60,7 +60,7 @@ def chat_turn(services: Engines, metrics: ApiMetrics, endpoint: str, session_id:
         if agent_error is not None and not final_seen:
             yield _error(500, agent_error.text or "the turn failed", "agent_error")
     except LLMUnavailableError as e:
-        if final_seen:
+        if final_seen or cancelled():
             return
         log.warning("LLM failed mid-stream, answering plan-first: %s", e)
         session = agent.get_session(session_id)
@@ -68,6 +68,8 @@ def chat_turn(services: Engines, metrics: ApiMetrics, endpoint: str, session_id:
         answer = answer.model_copy(update={"degraded": True, "degraded_reason": answer.degraded_reason or str(e)})
         metrics.observe_answer(endpoint, True, answer.llm_calls, answer.tool_calls)
         yield _item(AgentEvent(type="final", recommendations=answer))
+    except TurnCancelled:
+        log.info("turn cancelled (session %s): the client disconnected", session_id)
     except EvorecError as e:
         yield _error(e.http_status, str(e), type(e).__name__)
     except Exception:
