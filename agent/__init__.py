@@ -11,19 +11,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from evorec.agent.agent_service import AgentService
+    from evorec.agent.answer_templates import describe_constraints
     from evorec.agent.cancel import TurnCancelled, cancel_scope, cancelled
     from evorec.agent.llm import ChatModel, OpenAIChatModel
     from evorec.agent.llm_tools import TOOLS
     from evorec.agent.recommendations import Rationale, Recommendations, RecommendedItem
-    from evorec.agent.service import AgentService, TurnResult, describe_constraints
     from evorec.agent.sessions import Session
     from evorec.agent.stream_events import AgentEvent
+    from evorec.agent.turn_trace import TurnResult
 
 # public name -> (module, attribute)
 _EXPORTS: dict[str, tuple[str, str]] = {
-    "AgentService": ("evorec.agent.service", "AgentService"),
-    "TurnResult": ("evorec.agent.service", "TurnResult"),
-    "describe_constraints": ("evorec.agent.service", "describe_constraints"),
+    "AgentService": ("evorec.agent.agent_service", "AgentService"),
+    "TurnResult": ("evorec.agent.turn_trace", "TurnResult"),
+    "describe_constraints": ("evorec.agent.answer_templates", "describe_constraints"),
     "Recommendations": ("evorec.agent.recommendations", "Recommendations"),
     "RecommendedItem": ("evorec.agent.recommendations", "RecommendedItem"),
     "Rationale": ("evorec.agent.recommendations", "Rationale"),

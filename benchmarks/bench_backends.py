@@ -28,8 +28,8 @@ from typing import Any
 
 import httpx
 
+from evorec.agent import AgentService
 from evorec.agent.llm import ChatReply, OpenAIChatModel
-from evorec.agent.service import AgentService
 from evorec.evals.agent_eval import ScenarioResult, load_scenarios, run_scenario, summarise
 from evorec.serving.llm.launcher import ManagedServer, start_local_server, stop_process, warm_up
 from evorec.serving.llm.model_package import DEFAULT_MODEL, models_dir
