@@ -11,6 +11,7 @@ from evorec.agent import Recommendations
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.engines import Engines
+from evorec.serving.api.links import RECOMMEND_LINKS
 from evorec.serving.api.llm_fallback import recommend_with_fallback
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import RecommendRequest
@@ -24,7 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"description": "History store unavailable"}}
 
 
-@router.post("/v1/recommend", response_model=Recommendations, responses=ERRORS)
+@router.post("/v1/recommend", response_model=Recommendations, responses={**ERRORS, 200: {"links": RECOMMEND_LINKS}})
 async def recommend(req: RecommendRequest, request: Request, principal: Principal = Depends(require_principal),
                     services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
                     turns: TurnGate = Depends(get_turn_gate)) -> Recommendations:
