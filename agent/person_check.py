@@ -77,8 +77,8 @@ def check_text(text: str, where: str, lang: Lang, titles: list[str] | None = Non
             out.append(PersonIssue(kind="internal_token", where=where, detail=i))
     if third := THIRD_PERSON.search(body):
         out.append(PersonIssue(kind="third_person", where=where, detail=third.group(0)))
-    if taut := TAUTOLOGY.search(body):
-        out.append(PersonIssue(kind="tautology", where=where, detail=taut.group(0)))
+    if empty := TAUTOLOGY.search(body):
+        out.append(PersonIssue(kind="tautology", where=where, detail=empty.group(0)))
     if raw.endswith(("...", " …")) or not END.search(raw):
         out.append(PersonIssue(kind="incomplete", where=where, detail=raw[-20:]))
     limit = cap or CAPS.get(place, 320)

@@ -46,8 +46,8 @@ def plot_user_trends(trends: UserTrends, path: Path, max_categories: int = 8) ->
         if c.label != "stable":
             notes.append((float(f.mean[-1]), LABEL_WORDS[c.label], col, fx[-1]))
     placed: list[float] = []
-    for y, text, note_col, x in sorted(notes, key=lambda n: n[0]):  # no two labels on top of each other
-        y = max([y, *(p + 0.06 for p in placed)])
+    for y0, text, note_col, x in sorted(notes, key=lambda n: n[0]):  # no two labels on top of each other
+        y = max([y0, *(p + 0.06 for p in placed)])
         placed.append(y)
         ax.annotate(text, (x, y), xytext=(4, 0), textcoords="offset points", color=note_col, fontsize=9,
                     fontweight="bold", va="center", annotation_clip=False)

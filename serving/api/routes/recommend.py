@@ -41,7 +41,8 @@ async def recommend(req: RecommendRequest, request: Request, principal: Principa
     def answer_once() -> Recommendations:
         return recommend_with_fallback(services, req.user_id, constraints, explain=req.explain, use_llm=req.llm)
 
-    if req.llm and req.explain:
+    uses_llm = req.llm and req.explain and await run_in_threadpool(lambda: services.agent.llm is not None)
+    if uses_llm:
         run = TurnRun(turns, request, lambda: iter([answer_once()]))
         (answer,) = await run.collect()
     else:  # plan-first: no LLM call to bound or cancel
