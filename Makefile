@@ -28,7 +28,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 # mypy over these evorec.* folders (a dotted name: one module); config in pyproject.toml [tool.mypy].
-TYPECHECK_DIRS ?= agent tools integrations evals.toolbox_double
+TYPECHECK_DIRS ?= agent tools integrations serving evals.toolbox_double
 typecheck: setup
 	$(BIN)/python scripts/typecheck.py $(TYPECHECK_DIRS)
 

@@ -75,6 +75,7 @@ class SessionStore:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free pages (forget-user)
             if not transaction:  # schema scripts manage their own transaction
                 yield conn
                 return
@@ -137,6 +138,9 @@ class SessionStore:
             for sid in ids:
                 c.execute("DELETE FROM turns WHERE session_id=?", (sid,))
             c.execute("DELETE FROM sessions WHERE user_id=?", (str(user_id),))
+        if ids:  # the WAL still holds the rows as written: fold it into the file and empty it
+            with self._conn(transaction=False) as c:
+                c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(ids)
 
     def list_user(self, user_id: str) -> list[str]:

@@ -234,9 +234,9 @@ class FacadeMessage(ChatMessage):
 class FacadeChatRequest(ChatCompletionRequest):
     """The subset of the OpenAI request the facade honours; sampling fields are accepted and ignored."""
 
-    model: Annotated[str, StringConstraints(max_length=128)] = "evorec"  # type: ignore[assignment]
+    model: Annotated[str, StringConstraints(max_length=128)] = "evorec"
     messages: list[FacadeMessage] = Field(min_length=1, max_length=200)  # type: ignore[assignment]
-    user: UserId | None = Field(None, description="evorec user id (or header X-Evorec-User).")  # type: ignore[assignment]
+    user: UserId | None = Field(None, description="evorec user id (or header X-Evorec-User).")
     n: int = Field(1, ge=1, le=1)
 
     @model_validator(mode="after")

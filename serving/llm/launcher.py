@@ -232,7 +232,8 @@ def which_or_raise(binary: str, hint: str) -> str:
 
 
 def warm_up(
-    endpoint: LLMEndpoint, system: str, tools: list[dict[str, Any]] | None = None, timeout_s: float = 300.0
+    endpoint: LLMEndpoint, system: str, tools: list[dict[str, Any]] | None = None, timeout_s: float = 300.0,
+    api_key: str | None = None,
 ) -> int:
     """Evaluate a system prompt (+ tools) once so later calls that start with it reuse the KV cache.
 
@@ -249,7 +250,8 @@ def warm_up(
     if tools:
         body["tools"] = tools
     try:
-        resp = httpx.post(f"{endpoint.base_url}/chat/completions", json=body, timeout=timeout_s)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None  # a keyed server (EVOREC_LLM_API_KEY)
+        resp = httpx.post(f"{endpoint.base_url}/chat/completions", json=body, timeout=timeout_s, headers=headers)
         resp.raise_for_status()
     except httpx.HTTPError as e:
         raise LLMUnavailableError(f"warm-up of {endpoint.base_url} failed: {e}") from e

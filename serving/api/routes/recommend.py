@@ -11,6 +11,7 @@ from evorec.agent.answer import Recommendations
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.engines import Engines
+from evorec.serving.api.links import RECOMMEND_LINKS
 from evorec.serving.api.llm_fallback import recommend_with_fallback
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import RecommendRequest
@@ -24,7 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"description": "History store unavailable"}}
 
 
-@router.post("/v1/recommend", response_model=Recommendations, responses=ERRORS)
+@router.post("/v1/recommend", response_model=Recommendations, responses={**ERRORS, 200: {"links": RECOMMEND_LINKS}})
 async def recommend(req: RecommendRequest, request: Request, principal: Principal = Depends(require_principal),
                     services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
                     turns: TurnGate = Depends(get_turn_gate)) -> Recommendations:
@@ -40,7 +41,8 @@ async def recommend(req: RecommendRequest, request: Request, principal: Principa
     def answer_once() -> Recommendations:
         return recommend_with_fallback(services, req.user_id, constraints, explain=req.explain, use_llm=req.llm)
 
-    if req.llm and req.explain:
+    uses_llm = req.llm and req.explain and await run_in_threadpool(lambda: services.agent.llm is not None)
+    if uses_llm:
         run = TurnRun(turns, request, lambda: iter([answer_once()]))
         (answer,) = await run.collect()
     else:  # plan-first: no LLM call to bound or cancel

@@ -13,6 +13,7 @@ from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.charts import render_interest_png
 from evorec.serving.api.deps import get_services
 from evorec.serving.api.engines import Engines
+from evorec.serving.api.links import FORGET_LINKS
 from evorec.serving.api.protocol import UserDeleted, UserId
 from evorec.tools import InterestForecast, UserHistory, UserTrends
 
@@ -96,7 +97,8 @@ def interests_png(user_id: UserPath, principal: Principal = Depends(require_prin
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-@router.delete("/v1/users/{user_id}", response_model=UserDeleted, responses={401: {}, 403: {}, 503: {}})
+@router.delete("/v1/users/{user_id}", response_model=UserDeleted,
+                responses={200: {"links": FORGET_LINKS}, 401: {}, 403: {}, 503: {}})
 def forget_user(user_id: UserPath, principal: Principal = Depends(require_principal),
                 services: Engines = Depends(get_services)) -> UserDeleted:
     """Forget the user everywhere: events in the store (with a tombstone, so no re-ingest, retrain or restart
