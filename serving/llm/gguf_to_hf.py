@@ -69,7 +69,7 @@ def convert(gguf: Path, out: Path, dtype: str = "bfloat16") -> Path:
                                                  **kwargs)
     # The tensors are plain dequantized weights now; without this, save_pretrained records a GGUF
     # quantization config that vLLM then tries (and fails) to honour.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # transformers types it as a module attribute
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.architectures = [type(model).__name__]
