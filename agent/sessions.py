@@ -63,17 +63,29 @@ class SessionStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._conn() as c:
+        with self._conn(transaction=False) as c:
             c.executescript(SCHEMA)
 
     @contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10)
+    def _conn(self, transaction: bool = True) -> Iterator[sqlite3.Connection]:
+        """One connection, one transaction. ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to the
+        timeout for it), so a read-then-write (turn numbering, create-if-new) is atomic across threads and
+        processes: two turns on one session can neither both create it nor both take the same turn number."""
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            with conn:
+            conn.execute("PRAGMA secure_delete=ON")  # deleted rows are zeroed, not left in free pages (forget-user)
+            if not transaction:  # schema scripts manage their own transaction
                 yield conn
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         finally:
             conn.close()
 
@@ -83,11 +95,10 @@ class SessionStore:
             raise InvalidRequestError("session id must be 1-200 characters")
         now = time.time()
         with self._conn() as c:
-            row = c.execute("SELECT user_id FROM sessions WHERE session_id=?", (session_id,)).fetchone()
-            if row is None:
-                c.execute("INSERT INTO sessions VALUES (?,?,?,?,?)",
-                          (session_id, str(user_id), now, now, Constraints().model_dump_json()))
-            elif row[0] != str(user_id):
+            c.execute("INSERT OR IGNORE INTO sessions VALUES (?,?,?,?,?)",
+                      (session_id, str(user_id), now, now, Constraints().model_dump_json()))
+            (owner,) = c.execute("SELECT user_id FROM sessions WHERE session_id=?", (session_id,)).fetchone()
+            if owner != str(user_id):
                 raise InvalidRequestError(f"session {session_id!r} belongs to another user")
         return self.get(session_id)
 
@@ -107,9 +118,8 @@ class SessionStore:
                meta: dict[str, Any] | None = None) -> None:
         now = time.time()
         with self._conn() as c:
-            (n,) = c.execute("SELECT COUNT(*) FROM turns WHERE session_id=?", (session_id,)).fetchone()
-            c.execute("INSERT INTO turns VALUES (?,?,?,?,?,?)",
-                      (session_id, n, role, content, json.dumps(meta or {}), now))
+            c.execute("INSERT INTO turns SELECT ?, COALESCE(MAX(idx) + 1, 0), ?, ?, ?, ? FROM turns WHERE session_id=?",
+                      (session_id, role, content, json.dumps(meta or {}), now, session_id))
             c.execute("UPDATE sessions SET updated=? WHERE session_id=?", (now, session_id))
 
     def set_constraints(self, session_id: str, constraints: Constraints) -> None:
@@ -128,6 +138,9 @@ class SessionStore:
             for sid in ids:
                 c.execute("DELETE FROM turns WHERE session_id=?", (sid,))
             c.execute("DELETE FROM sessions WHERE user_id=?", (str(user_id),))
+        if ids:  # the WAL still holds the rows as written: fold it into the file and empty it
+            with self._conn(transaction=False) as c:
+                c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return len(ids)
 
     def list_user(self, user_id: str) -> list[str]:

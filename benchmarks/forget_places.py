@@ -12,7 +12,8 @@ through one worker, and count:
 - the sessions DB: session rows, and the id's raw bytes in ``sessions.sqlite`` (+ WAL);
 - the saved training delta: the id's raw bytes; rows of the user in the dataset a restart serves;
 - store state: the id's raw bytes (tombstones are one-way keys);
-- every other HOME file except the dataset's own source files and Chroma's directory: the id's raw bytes;
+- every other HOME file except the dataset's own source files and Chroma's directory: the id's raw bytes
+  (Chroma's own files are reported apart, under ``info``: freed pages and its write log are Chroma's to compact);
 - after ``evorec ingest`` (CLI) of the dataset files: Chroma events of the user;
 - after a restart: per worker, a known history.
 
@@ -111,7 +112,7 @@ def chroma_traces(port: int, user: str) -> int:
 
 
 def run(home: Path, say: Any = print) -> dict[str, Any]:
-    from evorec.serving.api.live import LiveServer, free_port
+    from harness.live_server import LiveServer, free_port
 
     t0 = time.perf_counter()
     say(f"preparing {home} ...")
@@ -119,7 +120,11 @@ def run(home: Path, say: Any = print) -> dict[str, Any]:
                          text=True, timeout=1200, check=True)
     user = out.stdout.strip().splitlines()[-1]
     needle = user.encode()
-    delta_file = home / "artifacts" / "synthetic" / "training_delta.json"
+    from evorec.settings import Settings
+    from evorec.tools.forecast.artifacts import artifacts_path
+    from evorec.tools.forecast.training_data import DELTA_FILE
+
+    delta_file = artifacts_path(Settings(home=home), "synthetic") / DELTA_FILE
     before_delta = raw_hits([delta_file], needle)
     port = free_port()
     env = env_for(home, port)
@@ -139,6 +144,8 @@ def run(home: Path, say: Any = print) -> dict[str, Any]:
             with sqlite3.connect(sessions) as c:
                 report["before"]["sessions"] = c.execute("SELECT COUNT(*) FROM sessions WHERE user_id=?",
                                                          (user,)).fetchone()[0]
+            report["before"]["sessions_file_bytes"] = raw_hits([sessions, sessions.with_name("sessions.sqlite-wal")],
+                                                               needle)
             r = http.delete(f"/v1/users/{user}")
             assert r.status_code == 200, r.text
             report["answer"] = r.json()
@@ -151,16 +158,20 @@ def run(home: Path, say: Any = print) -> dict[str, Any]:
         tr["training_delta_bytes"] = raw_hits([delta_file], needle)
         state = home / "store_state.sqlite"
         tr["store_state_bytes"] = raw_hits([state, state.with_name("store_state.sqlite-wal")], needle)
+        counted = {sessions, sessions.with_name("sessions.sqlite-wal"), delta_file, state,
+                   state.with_name("store_state.sqlite-wal")}
         skip = (home / "data", home / "chroma")
-        others = [p for p in home.rglob("*") if p.is_file() and not any(p.is_relative_to(s) for s in skip)]
+        others = [p for p in home.rglob("*") if p.is_file() and p not in counted
+                  and not any(p.is_relative_to(s) for s in skip)]
         tr["other_home_files_bytes"] = raw_hits(others, needle)
+        # informational, not counted: Chroma's own files may keep freed pages or its write log until it compacts
+        report["info"] = {"chroma_files_raw_bytes": raw_hits(list((home / "chroma").rglob("*")), needle)}
         ingest = subprocess.run([sys.executable, "-m", "evorec.serving.cli.main", "ingest", "--no-progress"],
                                 env={**os.environ, **env, "EVOREC_CHROMA_MODE": "http"}, capture_output=True,
                                 text=True, timeout=600)
         assert ingest.returncode == 0, ingest.stderr[-2000:]
         tr["chroma_events_after_reingest"] = chroma_traces(port, user)
         tr["worker_history_known_after_reingest"] = served_traces(server.url, user)["worker_history_known"]
-    from evorec.settings import Settings
     from evorec.tools.data.loader import load_dataset
     from evorec.tools.forecast.training_data import served_dataset
 

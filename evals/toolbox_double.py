@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from evorec.tools.constraints import Constraints
 from evorec.tools.evidence import Evidence, evidence_id
@@ -276,3 +276,8 @@ class ToolboxDouble:
         hits = [self._hit(i) for i, (t, cs, _) in self.items.items()
                 if words & set(t.lower().split()) or words & {x.lower() for x in cs}]
         return ItemSearch(query=text, hits=hits[:k])
+
+
+if TYPE_CHECKING:  # mypy: the double implements the protocol
+    def _implements(double: ToolboxDouble) -> ToolboxProtocol:
+        return double

@@ -56,13 +56,30 @@ class Settings(BaseSettings):
         default="lazy", description="Local LLM's greedy grammar decoding: 'lazy' (same tokens, ~1.5x faster) or "
         "llama-cpp-python's 'stock' full-vocabulary filter (for A/B runs).")
 
+    llm_backend: Literal["auto", "llamacpp", "vllm"] = Field(
+        default="auto", description="Which local server `llm=auto` starts: our llama.cpp server, vLLM (CPU or GPU, "
+        "found at start), or 'auto': the preferred one of those installed (serving/llm/MODELS.md says which).")
+    vllm_venv: Path = Field(default=Path.home() / ".cache" / "evorec" / "vllm-venv",
+                            description="The venv `make llm` installs vLLM into (kept apart from evorec's).")
+    vllm_kv_cache_gib: float = Field(default=1.0, gt=0, description="vLLM's KV-cache bound (GiB).")
+    vllm_max_model_len: int = Field(default=8192, ge=256, description="vLLM context window (tokens).")
+    vllm_max_num_seqs: int = Field(default=4, ge=1, description="vLLM concurrent sequences.")
+    vllm_dtype: str = Field(default="", description="vLLM dtype; empty = auto: float32 on a CPU without bf16 "
+                            "matmul units (AVX2: oneDNN has no bf16 kernel there), else vLLM's choice.")
+    vllm_eager: bool | None = Field(default=None, description="vLLM --enforce-eager (no torch.compile warm-up); "
+                                    "None = auto: eager on CPU (see serving/llm/MODELS.md), compiled on GPU.")
+
     # serving
     host: str = "127.0.0.1"
     port: int = 8321
     api_keys: str = Field(default="", description="Comma-separated API keys; 'key:user1|user2' restricts a key.")
     admin_key: SecretStr = SecretStr("")
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest request body the API reads (413 past "
+                                "it), counted as it streams in, chunked bodies included.")
+    max_concurrent_turns: int = Field(default=16, ge=1, description="Agent turns (chat, chat completions, "
+                                      "recommend with the LLM) running at once per API process; 429 past it.")
 
-    @field_validator("home", "chroma_path", "ml100k_path", mode="after")
+    @field_validator("home", "chroma_path", "ml100k_path", "vllm_venv", mode="after")
     @classmethod
     def _expand(cls, v: Path | None) -> Path | None:
         return v.expanduser() if v is not None else None

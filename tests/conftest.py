@@ -123,9 +123,9 @@ def api_services(tmp_path_factory: pytest.TempPathFactory) -> Engines:
 @pytest.fixture(scope="module")
 def api_client(api_services: Engines) -> TestClient:
     from fastapi.testclient import TestClient
-    from test_api_fixtures import make_app
+    from test_api_fixtures import LOOPBACK_BASE, make_app
 
-    return TestClient(make_app(api_services))
+    return TestClient(make_app(api_services), base_url=LOOPBACK_BASE)
 
 
 def local_llm_missing() -> str | None:
@@ -139,11 +139,39 @@ def local_llm_missing() -> str | None:
     return None
 
 
+def vllm_missing() -> str | None:
+    """Why the real vLLM server cannot start here, or None when it can."""
+    from evorec.serving.llm.vllm import find_vllm, hf_model_dir, vllm_available
+
+    settings = Settings()
+    if find_vllm(settings) is None:
+        return f"vLLM not installed (no vLLM in {settings.vllm_venv}; run `make llm`)"
+    if not vllm_available(settings):
+        return f"packaged model not converted for vLLM (no {hf_model_dir('qwen2.5-coder-0.5b')}; run `make llm`)"
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    llm_items = [item for item in items if item.get_closest_marker("llm")]
-    reason = local_llm_missing() if llm_items else None
-    for item in llm_items if reason else []:
-        item.add_marker(pytest.mark.skip(reason=reason))
+    for marker, why in (("llm", local_llm_missing), ("vllm", vllm_missing)):
+        marked = [item for item in items if item.get_closest_marker(marker)]
+        reason = why() if marked else None
+        for item in marked if reason else []:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="module")
+def vllm_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMEndpoint]:
+    """The real vLLM server (CPU or GPU, whichever `make llm` installed) with the packaged model, for a module."""
+    import httpx
+
+    from evorec.serving.llm.launcher import local_llm
+
+    settings = Settings(home=tmp_path_factory.mktemp("vllm-home"), llm="auto", llm_url="", llm_backend="vllm")
+    with local_llm(settings) as ep:
+        assert ep is not None
+        yield ep
+    with pytest.raises(httpx.HTTPError):  # stopped on exit
+        httpx.get(ep.base_url.removesuffix("/v1") + "/health", timeout=2)
 
 
 @pytest.fixture(scope="module")

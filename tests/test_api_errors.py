@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from test_api_fixtures import LOOPBACK_BASE
 
 from evorec.errors import ArtifactError, InvalidRequestError, NotFoundError, StoreUnavailableError
 from evorec.serving.api import create_app
@@ -24,7 +25,7 @@ def client(tmp_path) -> TestClient:
         raise errors[kind]
 
     app.add_api_route("/test/boom/{kind}", boom, methods=["GET"])
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, raise_server_exceptions=False, base_url=LOOPBACK_BASE)
 
 
 @pytest.mark.parametrize(("kind", "status", "etype"), [
@@ -63,7 +64,7 @@ def test_store_down_is_503_and_health_says_why(api_services: Engines) -> None:
     # the prepared home, but the store in http mode on a port where nothing listens: unreachable
     prepared = api_services.settings
     settings = prepared.model_copy(update={"chroma_mode": "http", "chroma_host": "127.0.0.1", "chroma_port": 9})
-    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    client = TestClient(create_app(settings), raise_server_exceptions=False, base_url=LOOPBACK_BASE)
     r = client.post("/v1/recommend", json={"user_id": "u1"})
     assert r.status_code == 503, r.text
     assert r.json()["error"]["message"]

@@ -33,6 +33,8 @@ from evorec.settings import Settings
 # pool recall 0.6, and the adaptive-ingest test sees the answer move.
 API_SYNTHETIC = {"n_users": 60, "n_items": 200}
 _lock = threading.Lock()
+# In open mode the API answers loopback Host names only (DNS rebinding): in-process clients address it so.
+LOOPBACK_BASE = "http://127.0.0.1"
 _built: dict[str, Any] = {}
 
 

@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from evorec.serving.api.live import LiveServer, free_port
+from harness.live_server import LiveServer, free_port
 
 WORKER = "x-evorec-worker"
 
@@ -96,5 +95,6 @@ def test_forget_places_checked_report_zero_traces(tmp_path: Path) -> None:
     assert report["total_traces"] == 0, report["traces"]
     before = report["before"]
     assert before["training_delta_bytes"] > 0 and before["chroma_events"] > 0 and before["sessions"] == 1
+    assert before["sessions_file_bytes"] > 0
     assert before["worker_history_known"] == 2 and before["worker_users_list"] == 2
     assert report["answer"]["removed"]["training_delta_events"] == 3 and report["answer"]["tombstone"]

@@ -43,7 +43,8 @@ def prepare_home(home: Path) -> tuple[list[str], list[str]]:
     """Generate, ingest, train and fit the small synthetic dataset under ``home`` in a subprocess
     (this process must not hold the embedded store a server will open); returns (users, item ids)."""
     out = subprocess.run([sys.executable, "-c", PREPARE, str(home)], check=True, capture_output=True, text=True,
-                         timeout=900, cwd=REPO / "tests", env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                         timeout=900, cwd=REPO / "tests", env={**os.environ, "HF_HUB_OFFLINE": "1",
+                                                      "PYTHONPATH": str(REPO / "benchmarks")})
     users, items = out.stdout.strip().splitlines()[-2:]
     return users.split(","), items.split(",")
 

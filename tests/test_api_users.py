@@ -77,6 +77,7 @@ def test_forget_is_durable_listed_and_says_what_it_removed(api_client: TestClien
     r = api_client.delete(f"/v1/users/{user}")
     assert r.status_code == 200, r.text
     body = r.json()
+    assert user not in api_client.get("/v1/users", params={"limit": 500}).json()["users"]
     assert body["tombstone"] is True and body["removed"]["store_events"] == body["events_deleted"] > 0
     assert body["removed"]["training_delta_dataset_rows"] == body["events_deleted"]  # the model's data lost them
     assert body["removed"]["cache_entries"] >= 1 and "sessions" in body["removed"]

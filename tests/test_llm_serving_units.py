@@ -135,8 +135,9 @@ def test_vllm_parser_table() -> None:
 
 def test_build_vllm_command() -> None:
     cfg = VLLMConfig(model="Qwen/Qwen2.5-7B-Instruct", port=8001, tensor_parallel_size=2, max_model_len=16384)
-    cmd = build_vllm_command(cfg)
-    assert cmd[:3] == ["vllm", "serve", "Qwen/Qwen2.5-7B-Instruct"]
+    cmd = build_vllm_command(cfg, "/venv/bin/python", device="cuda")
+    assert cmd[:5] == ["/venv/bin/python", "-m", "vllm.entrypoints.openai.api_server", "--model",
+                       "Qwen/Qwen2.5-7B-Instruct"]
     joined = " ".join(cmd)
     assert "--enable-auto-tool-choice --tool-call-parser hermes" in joined
     assert "--port 8001" in joined and "--host 127.0.0.1" in joined

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from test_api_fixtures import LOOPBACK_BASE
 
 from evorec.serving.api import create_app
 from evorec.serving.api.routes.web import WEB_DIR
@@ -14,7 +15,7 @@ from evorec.settings import Settings
 
 @pytest.fixture
 def client(tmp_path) -> TestClient:
-    return TestClient(create_app(Settings(home=tmp_path, llm="none")))
+    return TestClient(create_app(Settings(home=tmp_path, llm="none")), base_url=LOOPBACK_BASE)
 
 
 def test_index_and_assets_served(client: TestClient) -> None:

@@ -40,6 +40,7 @@ from evorec.tools.store.records import DeleteReport, EventIn, IngestReport, Item
 if TYPE_CHECKING:  # the engines load torch / chromadb / statsmodels: imported where they are opened
     from evorec.tools.forecast.result import InterestForecast
     from evorec.tools.forecast.service import ForecastService
+    from evorec.tools.protocol import ToolboxProtocol
     from evorec.tools.store.history import HistoryStore
     from evorec.tools.trends.results import UserTrends
 
@@ -410,6 +411,11 @@ class Toolbox:
         report.removed["cache_entries"] = int(cached) + self.trend_service.invalidate(user_id)
         return report
 
+
+
+if TYPE_CHECKING:  # mypy: the real tools implement the protocol the agent is written against
+    def _implements(toolbox: Toolbox) -> ToolboxProtocol:
+        return toolbox
 
 def _ms(t0: float) -> float:
     return round(1000 * (time.perf_counter() - t0), 3)

@@ -17,6 +17,7 @@ from evorec import __version__
 from evorec.serving.api.auth import KeyRing
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.errors import install_error_handlers
+from evorec.serving.api.guard import install_guard
 from evorec.serving.api.jobs import RetrainJobs
 from evorec.serving.api.metrics import ApiMetrics, install_metrics
 from evorec.serving.api.responses import SafeJSONResponse
@@ -31,6 +32,7 @@ from evorec.serving.api.routes import (
     users,
     web,
 )
+from evorec.serving.api.turns import TurnGate
 from evorec.serving.api.worker_id import WorkerIdMiddleware
 from evorec.settings import Settings, get_settings
 
@@ -61,7 +63,9 @@ def create_app(settings: Settings | None = None, services: Engines | None = None
     app.state.keyring = KeyRing(settings)
     app.state.metrics = ApiMetrics()
     app.state.jobs = RetrainJobs(settings, services)
+    app.state.turns = TurnGate(settings.max_concurrent_turns, app.state.metrics)
     install_error_handlers(app)
+    install_guard(app)  # before the metrics middleware: metrics stays outermost and counts refusals too
     app.add_middleware(WorkerIdMiddleware)
     install_metrics(app, app.state.metrics)
     for module in (health, recommend, chat, sessions, openai_compat, event_ingest, users, admin, web):

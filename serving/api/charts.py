@@ -52,12 +52,23 @@ def _rolling(v: np.ndarray, w: int = 3) -> np.ndarray:
     return out
 
 
-def _dates(ts: Any) -> list[datetime]:
+def _dates(ts: Any) -> list[Any]:
+    """Datetimes for an x axis (matplotlib converts them through its units registry; its stubs expect numbers)."""
     return [datetime.fromtimestamp(float(t), tz=UTC) for t in np.atleast_1d(ts)]
 
 
 def _top(scores: dict[str, float]) -> list[str]:
     return [c for c, _ in sorted(scores.items(), key=lambda kv: -kv[1]) if c != "(none)"][:MAX_CATEGORIES]
+
+
+def plain_text(fig: Any) -> None:
+    """Draw every text of the figure as written: user ids and category names are user data, and matplotlib
+    would otherwise parse ``$...$`` in them as mathtext (a crafted id like ``${{{...}}}$`` recursed until
+    RecursionError; ``\\`` and ``{}`` change what is shown)."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
 
 
 def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestForecast | None,
@@ -145,6 +156,7 @@ def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestFore
     for label in ax.get_xticklabels():
         label.set_rotation(20)
         label.set_fontsize(8)
+    plain_text(fig)
     buf = io.BytesIO()
     with warnings.catch_warnings():
         # user ids and category names are user data: a glyph the font lacks is drawn as a box, which is fine

@@ -21,9 +21,12 @@ log = logging.getLogger("evorec.api")
 
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
-    for err in exc.errors()[:5]:
+    # the specific complaints first: with a union body (one event or a batch) the alternative's "missing" and
+    # "extra" errors would otherwise crowd out what is actually wrong with the value sent
+    errors = sorted(exc.errors(), key=lambda e: e.get("type") in {"missing", "extra_forbidden"})
+    for err in errors[:5]:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+        parts.append(f"{loc}: {str(err.get('msg', 'invalid')).removeprefix('Value error, ')}")
     more = len(exc.errors()) - 5
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 

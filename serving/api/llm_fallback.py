@@ -18,10 +18,16 @@ log = logging.getLogger("evorec.api")
 
 def recommend_with_fallback(services: Engines, user_id: str, constraints: Constraints, explain: bool = True,
                             use_llm: bool = True) -> Recommendations:
-    agent = services.agent
     try:
-        return agent.recommend(user_id, constraints, explain=explain, use_llm=use_llm)
+        return services.agent.recommend(user_id, constraints, explain=explain, use_llm=use_llm)
     except LLMUnavailableError as e:
         log.warning("LLM unavailable, answering plan-first: %s", e)
-        answer = agent.recommend(user_id, constraints, explain=explain, use_llm=False)
-        return answer.model_copy(update={"degraded": True, "degraded_reason": answer.degraded_reason or str(e)})
+        return plan_first(services, user_id, constraints, e, explain=explain)
+
+
+def plan_first(services: Engines, user_id: str, constraints: Constraints, cause: LLMUnavailableError,
+               explain: bool = True) -> Recommendations:
+    """The answer without the LLM, marked degraded with the reason (serving's one place for it: the routes and
+    the chat stream both come here)."""
+    answer = services.agent.recommend(user_id, constraints, explain=explain, use_llm=False)
+    return answer.model_copy(update={"degraded": True, "degraded_reason": answer.degraded_reason or str(cause)})

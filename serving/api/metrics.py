@@ -11,10 +11,25 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prom_multiprocess
 
 from evorec.serving.api.llm_health import forget_llm_probe
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+ENDPOINTS = frozenset({"recommend", "chat", "openai"})
+
+
+def tool_label(name: str) -> str:
+    """A tool name as a metric label: the agent's own tools by name, anything a model invented is "other"."""
+    from evorec.agent.llm_tools import TOOLS
+
+    return name if name in TOOLS else "other"
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
@@ -35,9 +50,14 @@ class ApiMetrics:
                                 ["endpoint"], registry=r)
         self.llm_calls = Counter("evorec_llm_calls", "LLM calls made while answering.", ["endpoint"], registry=r)
         self.tool_calls = Counter("evorec_tool_calls", "Agent tool calls while answering.", ["tool"], registry=r)
+        self.turns_in_flight = Gauge("evorec_turns_in_flight", "Agent turns running now.", registry=r,
+                                     multiprocess_mode="livesum")
+        self.turns_refused = Counter("evorec_turns_refused", "Turns refused (429): the concurrent-turn limit was "
+                                     "reached.", registry=r)
         self.events = Counter("evorec_events_ingested", "Interaction events accepted by /v1/events.", registry=r)
 
     def observe_answer(self, endpoint: str, degraded: bool, llm_calls: int, tool_calls: list[str]) -> None:
+        endpoint = endpoint if endpoint in ENDPOINTS else "other"
         self.answers.labels(endpoint, "degraded" if degraded else "llm").inc()
         if degraded:
             self.degraded.labels(endpoint).inc()
@@ -45,7 +65,7 @@ class ApiMetrics:
         if llm_calls:
             self.llm_calls.labels(endpoint).inc(llm_calls)
         for tool in tool_calls:
-            self.tool_calls.labels(str(tool)[:64]).inc()
+            self.tool_calls.labels(tool_label(str(tool))).inc()
 
     def render(self) -> Response:
         if self.multiprocess:
@@ -72,5 +92,6 @@ def install_metrics(app: FastAPI, metrics: ApiMetrics) -> None:
             return response
         finally:
             route = _route_label(request)
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.latency.labels(request.method, route).observe(time.perf_counter() - start)
+            method = method_label(request.method)
+            metrics.requests.labels(method, route, str(status)).inc()
+            metrics.latency.labels(method, route).observe(time.perf_counter() - start)

@@ -6,12 +6,21 @@ returned as those types; this module holds only what is particular to HTTP.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from evorec.errors import InvalidRequestError
 from evorec.serving.wire.openai_types import (
@@ -24,11 +33,49 @@ from evorec.serving.wire.openai_types import (
 )
 from evorec.tools import Constraints
 
-# Ids are free text in datasets (ML-100K uses digits, CSV files anything printable); bound them.
-UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")]
-ItemId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
+# Ids are free text in datasets (ML-100K uses digits, CSV files anything printable); bound them, and refuse
+# characters that make one id look like another or break where it is shown: C0/C1 controls and DEL, and the
+# bidirectional formatting characters (embeddings, overrides, isolates, marks) that reorder text on screen.
+FORBIDDEN_IN_IDS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+MAX_ID_CHARS = 128
+
+
+def check_id_text(value: str, what: str = "id") -> str:
+    """The id, or ValueError naming the first control/bidi character (a clear 422, not a regex dump)."""
+    bad = FORBIDDEN_IN_IDS.search(value)
+    if bad:
+        raise ValueError(f"{what} must not contain control or bidirectional-formatting characters "
+                         f"(found U+{ord(bad.group()):04X} at position {bad.start()})")
+    return value
+
+
+def _user_id(value: str) -> str:
+    check_id_text(value, "user id")
+    if "/" in value or "\\" in value:
+        raise ValueError("user id must not contain '/' or '\\'")
+    return value
+
+
+def _item_id(value: str) -> str:
+    return check_id_text(value, "item id")
+
+
+def _event_id(value: str) -> str:
+    return check_id_text(value, "event id")
+
+
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_user_id)]
+ItemId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_item_id)]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_event_id)]
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Message = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+# Caps on every list and free string a request carries (the body cap bounds the total; these bound the parts;
+# the OpenAI facade's are in its wire types below).
+MAX_EVENTS = 5000
+MAX_CATEGORIES = 100
+MAX_EXCLUDED_ITEMS = 1000
 
 MAX_TS = 32503680000  # year 3000: anything later is a unit error (ms instead of s)
 
@@ -44,16 +91,28 @@ class Strict(BaseModel):
 # ---------------------------------------------------------------- recommend / chat
 
 
+class RequestConstraints(Constraints):
+    """``Constraints`` as a request may state them: the same fields, each list and string bounded."""
+
+    include_categories: list[Category] = Field(default_factory=list, max_length=MAX_CATEGORIES,
+                                               description="If set, every item has at least one.")
+    exclude_categories: list[Category] = Field(default_factory=list, max_length=MAX_CATEGORIES,
+                                               description="No item has any of these.")
+    exclude_items: list[ItemId] = Field(default_factory=list, max_length=MAX_EXCLUDED_ITEMS,
+                                        description="Explicit item blocklist (ids).")
+
+
 class RecommendRequest(Strict):
     user_id: UserId
     k: int | None = Field(None, ge=1, le=100, description="Shortcut for constraints.k (wins when both are given).")
-    constraints: Constraints = Field(default_factory=Constraints)
+    constraints: RequestConstraints = Field(default_factory=RequestConstraints)
     explain: bool = Field(True, description="Write rationales (LLM or template); false returns scores and evidence.")
     llm: bool = Field(True, description="Let the LLM orchestrate; false (or no LLM reachable) runs the plan-first "
                                         "executor and marks the answer degraded.")
 
     def effective_constraints(self) -> Constraints:
-        return self.constraints if self.k is None else self.constraints.model_copy(update={"k": self.k})
+        c = Constraints.model_validate(self.constraints.model_dump())
+        return c if self.k is None else c.model_copy(update={"k": self.k})
 
 
 class ChatRequest(Strict):
@@ -76,9 +135,8 @@ class EventIn(Strict):
     ts: Annotated[int, Field(ge=0, le=MAX_TS)] | Annotated[AwareDatetime, Field(strict=True)] | None = Field(
         None, description="Unix seconds or an ISO-8601 datetime with offset; default: now.")
     rating: float | None = Field(None, ge=-1e6, le=1e6)
-    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")] | None = \
-        Field(None, description="Idempotency key. Omitted: 'user|item|ts' (as for ingested data), so a "
-                                "re-sent batch never duplicates, provided ts is given.")
+    event_id: EventId | None = Field(None, description="Idempotency key. Omitted: 'user|item|ts' (as for ingested "
+                                     "data), so a re-sent batch never duplicates, provided ts is given.")
 
     def resolved(self, now: int | None = None) -> EventIn:
         """A copy with ``ts`` as unix seconds."""
@@ -92,7 +150,7 @@ class EventIn(Strict):
 
 
 class EventBatch(Strict):
-    events: list[EventIn] = Field(min_length=1, max_length=5000)
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS)
 
 
 class EventsAccepted(BaseModel):
@@ -176,9 +234,9 @@ class FacadeMessage(ChatMessage):
 class FacadeChatRequest(ChatCompletionRequest):
     """The subset of the OpenAI request the facade honours; sampling fields are accepted and ignored."""
 
-    model: Annotated[str, StringConstraints(max_length=128)] = "evorec"  # type: ignore[assignment]
+    model: Annotated[str, StringConstraints(max_length=128)] = "evorec"
     messages: list[FacadeMessage] = Field(min_length=1, max_length=200)  # type: ignore[assignment]
-    user: UserId | None = Field(None, description="evorec user id (or header X-Evorec-User).")  # type: ignore[assignment]
+    user: UserId | None = Field(None, description="evorec user id (or header X-Evorec-User).")
     n: int = Field(1, ge=1, le=1)
 
     @model_validator(mode="after")

@@ -15,10 +15,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from evorec.agent.answer import Recommendations
+from evorec.agent.cancel import TurnCancelled, cancelled
 from evorec.agent.events import AgentEvent
 from evorec.errors import EvorecError, LLMUnavailableError
 from evorec.serving.api.engines import Engines
-from evorec.serving.api.llm_fallback import recommend_with_fallback
+from evorec.serving.api.llm_fallback import plan_first
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.wire.errors import error_body
 
@@ -61,14 +62,15 @@ def chat_turn(services: Engines, metrics: ApiMetrics, endpoint: str, session_id:
         if agent_error is not None and not final_seen:
             yield _error(500, agent_error.text or "the turn failed", "agent_error")
     except LLMUnavailableError as e:
-        if final_seen:
+        if final_seen or cancelled():
             return
         log.warning("LLM failed mid-stream, answering plan-first: %s", e)
         session = agent.get_session(session_id)
-        answer = recommend_with_fallback(services, user_id, session.constraints, use_llm=False)
-        answer = answer.model_copy(update={"degraded": True, "degraded_reason": answer.degraded_reason or str(e)})
+        answer = plan_first(services, user_id, session.constraints, e)
         metrics.observe_answer(endpoint, True, answer.llm_calls, answer.tool_calls)
         yield _item(AgentEvent(type="final", recommendations=answer))
+    except TurnCancelled:
+        log.info("turn cancelled (session %s): the client disconnected", session_id)
     except EvorecError as e:
         yield _error(e.http_status, str(e), type(e).__name__)
     except Exception:

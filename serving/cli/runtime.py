@@ -68,7 +68,8 @@ def _warm(endpoint: LLMEndpoint, svc: AgentService, quiet: bool) -> None:
 
     try:
         with err.status("warming up the LLM (system prompt + tools)…") if not quiet else _null():
-            warm_up(endpoint, *svc.llm_prefix(), timeout_s=max(float(svc.settings.llm_timeout_s), 60.0))
+            warm_up(endpoint, *svc.llm_prefix(), timeout_s=max(float(svc.settings.llm_timeout_s), 60.0),
+                    api_key=svc.settings.llm_api_key.get_secret_value())
     except LLMUnavailableError as e:
         err.print(f"[yellow]LLM warm-up failed: {e}[/yellow]")
 

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from pydantic import BaseModel, Field
 
@@ -97,7 +97,7 @@ def load_llama(config: ServerConfig) -> CompletionModel:
                       seed=config.seed, verbose=False)
     if config.cache_bytes:
         llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=config.cache_bytes))
-    return llm
+    return cast(CompletionModel, llm)  # its create_completion takes named sampling options; we pass **kwargs
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:

@@ -1,8 +1,9 @@
 """Start/stop LLM servers as subprocesses and hand out their endpoint.
 
 ``local_llm(settings)`` is what the demo and ``evorec chat`` use: a configured endpoint wins;
-otherwise the local llama.cpp server is started on a free 127.0.0.1 port with the packaged
-GGUF, and stopped on exit; with neither, it yields None (the agent runs plan-first, degraded).
+otherwise the local server of ``settings.llm_backend`` (our llama.cpp server with the packaged GGUF,
+or vLLM with its HF conversion, see ``vllm.py``) is started on a free 127.0.0.1 port and stopped on
+exit; when that backend is not installed, it yields None (the agent runs plan-first, degraded).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -90,13 +92,22 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes] | None, timeout_s: floa
 
 
 def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace_s``; a server started in its own session (vLLM: API server +
+    engine-core children) is killed as a whole process group, so no child outlives it."""
     if proc.poll() is not None:
         return
     proc.terminate()
     try:
         proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        try:
+            own_group = os.getpgid(proc.pid) == proc.pid
+        except ProcessLookupError:
+            own_group = False
+        if own_group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
         proc.wait(timeout=5)
 
 
@@ -162,6 +173,26 @@ def start_local_server(
     return ManagedServer(LLMEndpoint(base, resolved.model_id), proc, log)
 
 
+# `llm_backend=auto` takes the first installed of these: the measured winner first (serving/llm/MODELS.md).
+BACKEND_PREFERENCE: tuple[str, ...] = ("llamacpp", "vllm")
+
+
+def backend_available(backend: str, settings: Settings, model: str | None = None) -> bool:
+    if backend == "vllm":
+        from evorec.serving.llm.vllm import vllm_available
+
+        return vllm_available(settings, model)
+    return local_backend_available(model)
+
+
+def pick_backend(settings: Settings, model: str | None = None) -> str | None:
+    """The local backend to start: the configured one if installed; for ``auto`` the first installed in
+    ``BACKEND_PREFERENCE`` (so a machine that has only vLLM so far, its llama.cpp wheel still building,
+    answers with vLLM); None when none is."""
+    wanted = BACKEND_PREFERENCE if settings.llm_backend == "auto" else (settings.llm_backend,)
+    return next((b for b in wanted if backend_available(b, settings, model)), None)
+
+
 @contextmanager
 def local_llm(settings: Settings, model: str | None = None) -> Iterator[LLMEndpoint | None]:
     """Yield an endpoint: ``settings.llm_url`` if set; else a local server started for the block; else None.
@@ -177,14 +208,20 @@ def local_llm(settings: Settings, model: str | None = None) -> Iterator[LLMEndpo
         return
     if settings.llm == "endpoint":
         raise LLMUnavailableError("EVOREC_LLM=endpoint needs EVOREC_LLM_URL (an OpenAI-compatible base URL)")
-    if not local_backend_available(model):
+    backend = pick_backend(settings, model)
+    if backend is None:
         yield None
         return
-    server = start_local_server(settings, model)
+    if backend == "vllm":
+        from evorec.serving.llm.vllm import config_from_settings, start_vllm
+
+        server = start_vllm(config_from_settings(settings, model), settings)
+    else:
+        server = start_local_server(settings, model)
     try:
         yield server.endpoint
     finally:
-        stop_process(server.process)
+        stop_process(server.process, grace_s=30)
 
 
 def which_or_raise(binary: str, hint: str) -> str:
@@ -195,7 +232,8 @@ def which_or_raise(binary: str, hint: str) -> str:
 
 
 def warm_up(
-    endpoint: LLMEndpoint, system: str, tools: list[dict[str, Any]] | None = None, timeout_s: float = 300.0
+    endpoint: LLMEndpoint, system: str, tools: list[dict[str, Any]] | None = None, timeout_s: float = 300.0,
+    api_key: str | None = None,
 ) -> int:
     """Evaluate a system prompt (+ tools) once so later calls that start with it reuse the KV cache.
 
@@ -212,7 +250,8 @@ def warm_up(
     if tools:
         body["tools"] = tools
     try:
-        resp = httpx.post(f"{endpoint.base_url}/chat/completions", json=body, timeout=timeout_s)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None  # a keyed server (EVOREC_LLM_API_KEY)
+        resp = httpx.post(f"{endpoint.base_url}/chat/completions", json=body, timeout=timeout_s, headers=headers)
         resp.raise_for_status()
     except httpx.HTTPError as e:
         raise LLMUnavailableError(f"warm-up of {endpoint.base_url} failed: {e}") from e

@@ -45,7 +45,7 @@ class LazyGrammarGreedy:
         for key in ("grammar_tokens", "grammar_shortlist_checks", "grammar_full_checks"):
             self.counters.setdefault(key, 0)
         self._few = (llama_cpp.llama_token_data * SHORTLIST)()
-        self._few_view = np.frombuffer(self._few, dtype=TOKEN_DATA, count=SHORTLIST)
+        self._few_view = np.frombuffer(self._few, dtype=TOKEN_DATA, count=SHORTLIST)  # type: ignore[call-overload]  # a ctypes array is a buffer
         self._few_arr = llama_cpp.llama_token_data_array(data=self._few, size=1, selected=-1, sorted=False)
         weakref.finalize(self, llama_cpp.llama_sampler_free, self.grammar)
 
@@ -72,7 +72,7 @@ class LazyGrammarGreedy:
         arr = cur_p.contents
         n = int(arr.size)
         raw = (llama_cpp.llama_token_data * n).from_address(ctypes.addressof(arr.data.contents))
-        view = np.frombuffer(raw, dtype=TOKEN_DATA, count=n)
+        view = np.frombuffer(raw, dtype=TOKEN_DATA, count=n)  # type: ignore[call-overload]  # a ctypes array is a buffer
         self.counters["grammar_tokens"] += 1
         logits = view["logit"]
         best = int(np.argmax(logits))

@@ -178,7 +178,7 @@ def main(
     import uvicorn
 
     config = ServerConfig(model_path=model, model_id=model_id or model.stem, n_ctx=ctx, n_threads=threads,
-                          grammar=grammar)  # type: ignore[arg-type]  # checked above
+                          grammar=grammar)
     app = create_app(Engine(config), ServerLimits(api_key=api_key or None, max_body_bytes=max_body_bytes))
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -21,6 +21,7 @@ import importlib.metadata as md
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -119,7 +120,7 @@ def is_installed(key: str = DEFAULT_MODEL) -> bool:
     return True
 
 
-def _fingerprint(paths: list[Path], model: PackagedModel) -> dict[str, object]:
+def _fingerprint(paths: list[Path], model: PackagedModel) -> dict[str, Any]:
     return {"key": model.key, "version": model.version, "sizes": [p.stat().st_size for p in paths]}
 
 

@@ -79,6 +79,7 @@ RANK_RESULT = {
         "ev:trend:Sci-Fi": "Sci-Fi interest rising: slope +0.04/week, 12 of the last 30 ratings.",
     },
 }
+RANK_CANDIDATES: list[dict[str, Any]] = RANK_RESULT["candidates"]  # type: ignore[assignment]
 
 
 class ProbeItem(BaseModel):
@@ -225,7 +226,7 @@ def probe_round_trip(client: Any, model: str) -> tuple[bool, float, str]:
         answer = ProbeAnswer.model_validate_json(text)
     except ValidationError as e:
         return False, elapsed, f"final answer not valid JSON for the schema: {str(e).splitlines()[0]}"
-    allowed = {c["item_id"] for c in RANK_RESULT["candidates"]}
+    allowed = {c["item_id"] for c in RANK_CANDIDATES}
     invented = [it.item_id for it in answer.items if it.item_id not in allowed]
     if invented:
         return False, elapsed, f"called {call.function.name}; answer invented item ids {invented}"
@@ -304,16 +305,17 @@ def probe_endpoint(
     lat = [c.latency_s for c in report.tool_calls if c.error is None]
     report.call_latency_p50_s = statistics.median(lat) if lat else None
     report.errors += [f"tool call: {c.error}" for c in report.tool_calls if c.error]
-    for name, fn in (("round trip", probe_round_trip), ("json schema", probe_json_schema), ("speed", probe_speed)):
+    for name in ("round trip", "json schema", "speed"):
         try:
-            if fn is probe_round_trip:
-                report.round_trip_ok, report.round_trip_latency_s, report.round_trip_detail = fn(client, model)
-            elif fn is probe_json_schema:
-                report.json_schema_ok, detail = fn(client, model)
+            if name == "round trip":
+                report.round_trip_ok, report.round_trip_latency_s, report.round_trip_detail = \
+                    probe_round_trip(client, model)
+            elif name == "json schema":
+                report.json_schema_ok, detail = probe_json_schema(client, model)
                 if not report.json_schema_ok:
                     report.errors.append(f"json schema: {detail}"[:300])
             else:
-                report.ttft_s, report.prompt_tokens_per_s, report.generation_tokens_per_s = fn(client, model)
+                report.ttft_s, report.prompt_tokens_per_s, report.generation_tokens_per_s = probe_speed(client, model)
         except Exception as e:
             report.errors.append(f"{name}: {type(e).__name__}: {e}"[:300])
     return report

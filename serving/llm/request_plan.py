@@ -8,7 +8,7 @@ required/named). ``build_message`` maps the model's text back. Unit-tested witho
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -70,11 +70,11 @@ def plan_request(req: ChatCompletionRequest) -> Plan:
     rf = req.response_format or {}
     rf_type = rf.get("type", "text")
     if rf_type == "json_schema":
-        spec = rf.get("json_schema") or {}
-        schema = spec.get("schema") if isinstance(spec, dict) else None
-        if not isinstance(schema, dict):
+        spec: Any = rf.get("json_schema") or {}
+        answer_schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(answer_schema, dict):
             raise RequestError("response_format.json_schema.schema must be a JSON schema object", "response_format")
-        return Plan(prompt=prompt, mode="json", grammar_schema=json.dumps(schema), tool_names=names)
+        return Plan(prompt=prompt, mode="json", grammar_schema=json.dumps(answer_schema), tool_names=names)
     if rf_type == "json_object":
         # llama.cpp servers accept an optional "schema" beside json_object; honour it.
         extra = rf.get("schema")

@@ -50,5 +50,6 @@ class ServerLlama(llama_cpp.Llama):
         llama_cpp.llama_sampler_chain_add(chain.sampler, ctypes.pointer(lazy.sampler))
         # registered like llama-cpp-python's own custom samplers: removed from the chain before it is freed,
         # so llama.cpp never frees memory Python owns (and the object lives as long as the chain)
-        chain.custom_samplers.append((llama_cpp.llama_sampler_chain_n(chain.sampler) - 1, lazy))
+        chain.custom_samplers.append(  # duck-typed like llama-cpp-python's CustomSampler (a .sampler struct)
+            (llama_cpp.llama_sampler_chain_n(chain.sampler) - 1, lazy))  # type: ignore[arg-type]
         return chain

@@ -16,7 +16,8 @@ realised mix (an auxiliary loss that also regularises the sequence encoder).
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -47,6 +48,9 @@ class ForecasterConfig(SASRecConfig):
 
 
 class ForecasterNet(SASRecNet):
+    cat_w: Tensor  # buffers (nn.Module's attribute lookup types them as Tensor | Module)
+    text_emb: Tensor
+    item_years: Tensor
     def __init__(self, n_items: int, cfg: ForecasterConfig, text_emb: np.ndarray | None,
                  cat_w: np.ndarray, n_text: int | None = None, item_years: np.ndarray | None = None) -> None:
         super().__init__(n_items, cfg)
@@ -73,11 +77,12 @@ class ForecasterNet(SASRecNet):
             self.age_bias = nn.Embedding(AGE_BUCKETS, 1)
             nn.init.zeros_(self.age_bias.weight)
         self.mix_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cat_w.shape[1]))
+        first, last = cast(nn.Linear, self.mix_head[0]), cast(nn.Linear, self.mix_head[-1])
         if cfg.init == "normal":
-            nn.init.normal_(self.mix_head[0].weight, std=0.02)
-            nn.init.zeros_(self.mix_head[0].bias)
-        nn.init.zeros_(self.mix_head[-1].weight)
-        nn.init.zeros_(self.mix_head[-1].bias)
+            nn.init.normal_(first.weight, std=0.02)
+            nn.init.zeros_(first.bias)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
         # the head corrects (in log space) a learned blend of the recent-window and all-so-far mixes;
         # it starts as exactly that blend, the strong baseline it must then beat
         self.mix_blend = nn.Parameter(torch.tensor(0.5))
@@ -153,7 +158,8 @@ class ForecasterNet(SASRecNet):
 @register
 class Forecaster(TorchSequenceRecommender):
     name = "forecaster"
-    config_cls = ForecasterConfig
+    config_cls: ClassVar[type[ForecasterConfig]] = ForecasterConfig
+    cfg: ForecasterConfig
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
@@ -165,7 +171,7 @@ class Forecaster(TorchSequenceRecommender):
                              item_years=data.item_years)
 
     def dims(self) -> dict[str, Any]:
-        net = self._require_net()
+        net = self._net()
         n_text = net.text_emb.shape[1] if getattr(net, "has_text", False) else 0
         return {"n_text": int(n_text), "n_categories": int(net.cat_w.shape[1]), "categories": self.category_names}
 
@@ -174,7 +180,12 @@ class Forecaster(TorchSequenceRecommender):
         cat_w = np.zeros((n_items + 1, int(dims["n_categories"])), dtype=np.float32)
         return ForecasterNet(n_items, self.cfg, None, cat_w, n_text=int(dims["n_text"]))
 
-    def extras_fn(self, data: SequenceData):
+    def _net(self) -> ForecasterNet:
+        net = self._require_net()
+        assert isinstance(net, ForecasterNet)
+        return net
+
+    def extras_fn(self, data: SequenceData) -> Callable[[History], dict[str, np.ndarray]] | None:
         cat_w = category_weights(data.item_categories)
         horizon = self.cfg.horizon
 
@@ -191,7 +202,7 @@ class Forecaster(TorchSequenceRecommender):
     @torch.no_grad()
     def forecast_mix(self, histories: list[History]) -> np.ndarray:
         """Predicted category mix of each history's next ``horizon`` events [n, C] (rows sum to 1)."""
-        net = self._require_net()
+        net = self._net()
         n_cat = int(net.cat_w.shape[1])
         out = np.zeros((len(histories), n_cat), dtype=np.float64)
         for off, h_last, batch in last_hidden(net, histories, self.train_cfg.max_len, self.device,
@@ -203,7 +214,7 @@ class Forecaster(TorchSequenceRecommender):
     @torch.no_grad()
     def predict(self, histories: list[History]) -> tuple[np.ndarray, np.ndarray]:
         """Next-item scores [n, n_items + 1] and category-mix forecast [n, C] in one pass."""
-        net = self._require_net()
+        net = self._net()
         scores = np.zeros((len(histories), self.n_items + 1), dtype=np.float32)
         mixes = np.zeros((len(histories), int(net.cat_w.shape[1])), dtype=np.float64)
         for off, h_last, batch in last_hidden(net, histories, self.train_cfg.max_len, self.device,

@@ -139,6 +139,7 @@ class ItemKNN(Recommender):
                 self.window, self.n_last, self.recency = w, n_last, rec
                 if not has_valid:
                     break
+                assert valid is not None
                 ndcg = validation_ndcg10(self.full_sort_predict(valid.histories), valid)
                 history.append({"window": w, "n_last": n_last, "recency": rec, "valid_ndcg10": ndcg})
                 if best is None or ndcg > best[0]:

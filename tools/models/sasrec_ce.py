@@ -9,8 +9,9 @@ replaced by cross-entropy over all items. Trained by the shared loop in ``torch_
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import torch
@@ -207,7 +208,8 @@ def split_train_keys(config_cls: type[BaseModel], config: dict[str, Any]) -> dic
 class TorchSequenceRecommender(Recommender):
     """Shared fit / predict / save / load for torch models trained by ``torch_trainer``."""
 
-    config_cls: ClassVar[type[BaseModel]] = SASRecConfig
+    config_cls: ClassVar[type[SASRecConfig]] = SASRecConfig
+    cfg: SASRecConfig
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
@@ -218,12 +220,12 @@ class TorchSequenceRecommender(Recommender):
 
     @property
     def train_cfg(self) -> TrainConfig:
-        return self.cfg.train  # type: ignore[attr-defined]
+        return self.cfg.train
 
     def build(self, data: SequenceData) -> nn.Module:
         raise NotImplementedError
 
-    def extras_fn(self, data: SequenceData):
+    def extras_fn(self, data: SequenceData) -> Callable[[History], dict[str, np.ndarray]] | None:
         return None
 
     def fit(self, train: SequenceData, valid: ValidationSet | None = None, *, seed: int = 0,
@@ -262,7 +264,7 @@ class TorchSequenceRecommender(Recommender):
         return {}
 
     @classmethod
-    def load(cls, path: Path) -> TorchSequenceRecommender:
+    def load(cls, path: Path) -> Self:
         blob = torch.load(path, map_location="cpu", weights_only=False)
         if blob.get("model") != cls.name:
             raise ValueError(f"{path} holds a {blob.get('model')!r} checkpoint, not {cls.name!r}")

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import numpy as np
 import torch
@@ -152,7 +152,7 @@ def make_windows(histories: list[History], max_len: int, extras_fn: ExtrasFn | N
 
 def _left_pad(arrays: list[np.ndarray], length: int, trailing: tuple[int, ...] = (),
               dtype: type = np.int64) -> np.ndarray:
-    out = np.zeros((len(arrays), length, *trailing), dtype=dtype)
+    out: np.ndarray = np.zeros((len(arrays), length, *trailing), dtype=dtype)
     for i, a in enumerate(arrays):
         if len(a):
             out[i, length - len(a):] = a[-length:]
@@ -192,7 +192,7 @@ def to_tensors(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, 
     return {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
 
 
-def _autocast(device: torch.device):
+def _autocast(device: torch.device) -> torch.autocast:
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return torch.autocast("cpu", enabled=False)
@@ -207,7 +207,7 @@ def last_hidden(module: nn.Module, histories: list[History], max_len: int, devic
         chunk = histories[off:off + batch_size]
         batch = to_tensors(histories_batch(chunk, max_len), device)
         with _autocast(device):
-            hidden = module.encode(batch)
+            hidden = cast(SequenceModule, module).encode(batch)
         yield off, hidden[:, -1].float(), batch
 
 
@@ -218,7 +218,7 @@ def score_histories(module: nn.Module, histories: list[History], max_len: int, d
     parts: list[np.ndarray] = []
     for _, h_last, batch in last_hidden(module, histories, max_len, device, batch_size):
         with _autocast(device):
-            logits = module.item_logits(h_last, batch).float()
+            logits = cast(SequenceModule, module).item_logits(h_last, batch).float()
         logits[:, 0] = -math.inf
         parts.append(logits.cpu().numpy())
     if not parts:
@@ -251,20 +251,21 @@ def validation_ndcg10(module: nn.Module, valid: ValidationSet, max_len: int, dev
 
 def _train_loss(module: nn.Module, batch: dict[str, Tensor], cfg: TrainConfig, n_items: int,
                 gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
-    hidden = module.encode(batch)
+    model = cast(SequenceModule, module)
+    hidden = model.encode(batch)
     targets = batch["targets"]
     mask = targets > 0
     h = hidden[mask]
     y = targets[mask]
     if cfg.loss == "full":
-        logits = module.item_logits(h, batch, rows=mask)
+        logits = model.item_logits(h, batch, rows=mask)
         if cfg.mask_padding_logit:
             logits[:, 0] = -1e4
         ce = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
     else:
         negs = torch.randint(1, n_items + 1, (cfg.n_negatives,), generator=gen).to(y.device)
         cand = torch.cat([y, negs])
-        logits = module.item_logits(h, batch, rows=mask, items=cand).float()  # [m, m + k]
+        logits = model.item_logits(h, batch, rows=mask, items=cand).float()  # [m, m + k]
         # each row's positive is its own target column; other rows' targets act as extra negatives
         same = cand[None, :] == y[:, None]
         same[torch.arange(len(y)), torch.arange(len(y))] = False
@@ -272,7 +273,7 @@ def _train_loss(module: nn.Module, batch: dict[str, Tensor], cfg: TrainConfig, n
         ce = F.cross_entropy(logits, torch.arange(len(y), device=y.device), label_smoothing=cfg.label_smoothing)
     parts = {"ce": float(ce.detach())}
     loss = ce
-    aux = module.aux_loss(hidden, batch)
+    aux = model.aux_loss(hidden, batch)
     if aux is not None:
         loss = loss + aux
         parts["aux"] = float(aux.detach())
@@ -305,7 +306,7 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
         batches = (_length_bucketed_batches(lengths, cfg.batch_size, rng) if cfg.batching == "by_length"
                    else _shuffled_batches(len(lengths), cfg.batch_size, rng))
         n_batches = len(batches)
-        total, parts_sum = 0.0, {}
+        total, parts_sum = 0.0, dict[str, float]()
         for idx in batches:
             batch = to_tensors(collate([windows[i] for i in idx], cfg.max_len), device)
             with _autocast(device):

@@ -132,7 +132,7 @@ class Ranker:
                      else feats)
         # exact re-check with the shared predicate (belt and braces over the mask)
         seen_ids = sig.extras.get("seen_ids")
-        if seen_ids is None:
+        if not isinstance(seen_ids, set):
             seen_ids = sig.extras["seen_ids"] = {self.index.vocab.item_ids[i] for i in np.flatnonzero(sig.seen[1:]) + 1}
         keep = [j for j, i in enumerate(items.tolist())
                 if c.allows(self.index.vocab.item_ids[i], self.index.item_categories[i],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def ratings_by_user(ds: Dataset) -> dict[str, np.ndarray]:
 
 
 def batch_signals(index: RankingIndex, user_ids: list[str], histories: list[History],
-                  ratings: list[np.ndarray | None], predictor: Predictor | None, use_trends: bool = True,
+                  ratings: Sequence[np.ndarray | None], predictor: Predictor | None, use_trends: bool = True,
                   batch: int = 256, on_batch: Callable[[int], None] | None = None) -> list[UserSignals]:
     """Ranking signals per user, scoring ``batch`` histories per forward pass; ``on_batch(n)`` after each."""
     out: list[UserSignals] = []

@@ -31,7 +31,7 @@ def _insufficient(user_id: str, reason: str, evs: list[TrendEvent], t0: float) -
 
 
 def _change_point(ch: CategoryChange) -> ChangePoint:
-    return ChangePoint(category=ch.category, ts=ch.ts, date=iso_date(ch.ts), direction=ch.direction,  # type: ignore[arg-type]
+    return ChangePoint(category=ch.category, ts=ch.ts, date=iso_date(ch.ts), direction=ch.direction,
                        before=round(ch.before, 4), after=round(ch.after, 4), sudden=ch.sudden,
                        start=iso_date(ch.start_ts), end=iso_date(ch.end_ts), statistic=round(ch.lr, 2),
                        n_before=ch.n_before, n_after=ch.n_after)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -81,7 +82,7 @@ def score_detections(trends: Mapping[str, UserTrends], drifts: list, tol_fractio
             continue
         tol = max(DAY, tol_fraction * _span(t))
 
-        def labelled(cat: str | None, labels: set[str], tt: UserTrends = t, tl: float = tol, dd=d) -> bool:
+        def labelled(cat: str | None, labels: set[str], tt: UserTrends = t, tl: float = tol, dd: Any = d) -> bool:
             c = tt.get(cat) if cat else None
             return c is not None and c.label in labels and _dated(c, dd.change_ts, tl)
 

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from evorec.serving.api.auth import Principal, require_admin
 from evorec.serving.api.jobs import RetrainJobs
+from evorec.serving.api.links import RETRAIN_LINKS
 from evorec.serving.api.protocol import RetrainJob, RetrainRequest
 
 router = APIRouter(tags=["admin"])
@@ -17,7 +18,8 @@ def get_jobs(request: Request) -> RetrainJobs:
 
 
 @router.post("/v1/admin/retrain", response_model=RetrainJob, status_code=202,
-             responses={409: {"description": "A job is already running"}, 401: {}, 403: {}})
+             responses={202: {"links": RETRAIN_LINKS}, 409: {"description": "A job is already running"}, 401: {},
+                        403: {}})
 def retrain(req: RetrainRequest | None = None, _: Principal = Depends(require_admin),
             jobs: RetrainJobs = Depends(get_jobs)) -> JSONResponse:
     """Retrain on the current data in a separate process; poll ``GET /v1/admin/jobs/{job_id}``."""

@@ -7,9 +7,10 @@ Events, in order: ``session`` (the session id, created when omitted), then ``tok
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from evorec.errors import NotFoundError
@@ -19,6 +20,7 @@ from evorec.serving.api.engines import Engines
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import ChatRequest, new_session_id
 from evorec.serving.api.streaming import chat_turn
+from evorec.serving.api.turns import TurnGate, TurnRun, get_turn_gate
 from evorec.serving.wire.sse import SSE_HEADERS, sse
 
 router = APIRouter(tags=["chat"])
@@ -39,16 +41,19 @@ def ensure_session_owner(services: Engines, session_id: str, user_id: str) -> No
                               "description": "SSE stream: session, token, tool_call, tool_result, final | error"},
                         401: {"description": "Missing or invalid API key"},
                         403: {"description": "Key may not act for this user"},
-                        409: {"description": "Session belongs to another user"}})
-def chat(req: ChatRequest, principal: Principal = Depends(require_principal),
-         services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics)) -> StreamingResponse:
+                        409: {"description": "Session belongs to another user"},
+                        429: {"description": "Too many turns running; see Retry-After"}})
+async def chat(req: ChatRequest, request: Request, principal: Principal = Depends(require_principal),
+               services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
+               turns: TurnGate = Depends(get_turn_gate)) -> StreamingResponse:
     check_user(principal, req.user_id)
     session_id = req.session_id or new_session_id()
-    ensure_session_owner(services, session_id, req.user_id)
+    await run_in_threadpool(ensure_session_owner, services, session_id, req.user_id)
+    run = TurnRun(turns, request, lambda: chat_turn(services, metrics, "chat", session_id, req.user_id, req.message))
 
-    def frames() -> Iterator[str]:
+    async def frames() -> AsyncIterator[str]:
         yield sse({"session_id": session_id, "user_id": req.user_id}, "session")
-        for item in chat_turn(services, metrics, "chat", session_id, req.user_id, req.message):
+        async for item in run.items():
             yield sse(item.payload, item.kind)
 
     return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Depends
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.engines import Engines
+from evorec.serving.api.links import EVENTS_LINKS
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import EventBatch, EventIn, EventsAccepted
 from evorec.tools import StoreEvent
@@ -32,7 +33,8 @@ def to_store_events(events: list[EventIn]) -> list[StoreEvent]:
 
 
 @router.post("/v1/events", response_model=EventsAccepted,
-             responses={400: {"description": "Unknown item ids"}, 401: {}, 403: {}, 503: {}})
+             responses={200: {"links": EVENTS_LINKS}, 400: {"description": "Unknown item ids"}, 401: {}, 403: {},
+                        503: {}})
 def ingest(body: EventBatch | EventIn = Body(...), principal: Principal = Depends(require_principal),
            services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics)) -> EventsAccepted:
     t0 = time.perf_counter()
@@ -43,7 +45,7 @@ def ingest(body: EventBatch | EventIn = Body(...), principal: Principal = Depend
         check_user(principal, user)
     store_events = to_store_events(events)
     with services.write_lock:
-        report = services.toolbox.add_events(store_events)
+        report = services.toolbox.add_events([*store_events])  # (a list of the union the method takes)
     added = int(report.events_written)
     metrics.events.inc(added)
     return EventsAccepted(received=len(events), added=added, duplicates=int(report.events_skipped),

@@ -1,4 +1,10 @@
-"""``GET /healthz`` (store, LLM endpoint, artifacts) and ``GET /metrics`` (Prometheus)."""
+"""``GET /healthz`` (store, LLM endpoint, artifacts) and ``GET /metrics`` (Prometheus).
+
+``/healthz`` answers anyone with the status and each component's ok/not-ok; the details (store
+path, LLM URL, error texts, artifact info) go only to an admin principal: the admin key, or, in open
+mode, the loopback caller that already holds every right there (the request guard keeps other
+sites' pages out).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from evorec import __version__
+from evorec.serving.api.auth import optional_principal
 from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.llm_health import probe_llm
@@ -47,6 +54,9 @@ def healthz(request: Request, services: Engines = Depends(get_services)) -> JSON
         status = "ok"
     else:
         status = "degraded"
+    principal = optional_principal(request)
+    if principal is None or not principal.admin:
+        components = {name: ComponentHealth(ok=c.ok) for name, c in components.items()}
     health = Health(status=status, version=__version__, dataset=settings.dataset,
                     auth="api_keys" if request.app.state.keyring.enabled else "open", components=components)
     return JSONResponse(health.model_dump(mode="json"), status_code=503 if status == "unavailable" else 200)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from evorec.agent.answer import Recommendations
@@ -30,6 +31,7 @@ from evorec.serving.api.protocol import FacadeChatRequest, FacadeCompletion, Fac
 from evorec.serving.api.render import answer_body, answer_text
 from evorec.serving.api.routes.chat import ensure_session_owner
 from evorec.serving.api.streaming import chat_turn
+from evorec.serving.api.turns import TurnGate, TurnRun, get_turn_gate
 from evorec.serving.wire.openai_types import AssistantMessage, Choice, ChunkChoice, DeltaMessage, ModelCard, ModelList
 from evorec.serving.wire.sse import DONE, SSE_HEADERS, sse
 
@@ -55,8 +57,9 @@ def _resolve_user(req: FacadeChatRequest, header: str | None) -> str:
         raise InvalidRequestError("name the evorec user: the 'user' field or the X-Evorec-User header")
     try:
         return TypeAdapter(UserId).validate_python(user)
-    except ValidationError:
-        raise InvalidRequestError("X-Evorec-User: 1-128 printable characters, no slashes") from None
+    except ValidationError as e:
+        why = e.errors()[0].get("msg", "invalid").removeprefix("Value error, ")
+        raise InvalidRequestError(f"X-Evorec-User: {why}") from None
 
 
 def _pieces(text: str) -> Iterator[str]:
@@ -70,25 +73,29 @@ def list_models(_: Principal = Depends(require_principal)) -> ModelList:
 
 
 @router.post("/v1/chat/completions", response_model=FacadeCompletion,
-             responses={200: {"content": {"text/event-stream": {}}}, 400: {}, 401: {}, 403: {}, 404: {}, 409: {}})
-def chat_completions(req: FacadeChatRequest, principal: Principal = Depends(require_principal),
-                     services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
-                     x_evorec_user: str | None = Header(None, max_length=128),
-                     x_evorec_session: str | None = Header(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"),
-                     ) -> FacadeCompletion | StreamingResponse:
+             responses={200: {"content": {"text/event-stream": {}}}, 400: {}, 401: {}, 403: {}, 404: {}, 409: {},
+                        429: {"description": "Too many agent turns running; see Retry-After"}})
+async def chat_completions(req: FacadeChatRequest, request: Request,
+                           principal: Principal = Depends(require_principal),
+                           services: Engines = Depends(get_services), metrics: ApiMetrics = Depends(get_metrics),
+                           turns: TurnGate = Depends(get_turn_gate),
+                           x_evorec_user: str | None = Header(None, max_length=128),
+                           x_evorec_session: str | None = Header(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$"),
+                           ) -> FacadeCompletion | StreamingResponse:
     if req.model != MODEL:
         raise HTTPException(404, f"model {req.model!r} does not exist; use {MODEL!r}")
     user_id = _resolve_user(req, x_evorec_user)
     check_user(principal, user_id)
     session_id = _session_for(req, user_id, x_evorec_session)
-    ensure_session_owner(services, session_id, user_id)
+    await run_in_threadpool(ensure_session_owner, services, session_id, user_id)
     message = req.last_user_text()
     cid = "chatcmpl-" + uuid.uuid4().hex[:24]
     created = int(time.time())
+    run = TurnRun(turns, request, lambda: chat_turn(services, metrics, "openai", session_id, user_id, message))
 
     if not req.stream:
         answer: Recommendations | None = None
-        for item in chat_turn(services, metrics, "openai", session_id, user_id, message):
+        for item in await run.collect():
             if item.kind == "error":
                 err = item.payload["error"]
                 raise _Relay(err["code"], err["message"])
@@ -106,10 +113,10 @@ def chat_completions(req: FacadeChatRequest, principal: Principal = Depends(requ
                                   choices=[ChunkChoice(delta=delta, finish_reason=finish)], evorec=extra)
         return sse(c.model_dump(mode="json", exclude_none=True))
 
-    def frames() -> Iterator[str]:
+    async def frames() -> AsyncIterator[str]:
         yield chunk(DeltaMessage(role="assistant", content=""))
         streamed: list[str] = []
-        for item in chat_turn(services, metrics, "openai", session_id, user_id, message):
+        async for item in run.items():
             if item.kind == "error":
                 yield sse(item.payload)
                 break

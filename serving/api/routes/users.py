@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -11,12 +13,13 @@ from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.charts import render_interest_png
 from evorec.serving.api.deps import get_services
 from evorec.serving.api.engines import Engines
-from evorec.serving.api.protocol import UserDeleted
+from evorec.serving.api.links import FORGET_LINKS
+from evorec.serving.api.protocol import UserDeleted, UserId
 from evorec.tools import InterestForecast, UserHistory, UserTrends
 
 router = APIRouter(tags=["users"])
 
-UserPath = Path(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")
+UserPath = Annotated[UserId, Path(description="The user id (no slashes, control or bidi characters).")]
 HISTORY_FOR_CHART = 2000
 
 
@@ -58,7 +61,7 @@ def list_users(limit: int = Query(20, ge=1, le=500), principal: Principal = Depe
 
 
 @router.get("/v1/users/{user_id}/history", response_model=UserHistory, responses={401: {}, 403: {}, 503: {}})
-def history(user_id: str = UserPath, limit: int = Query(50, ge=1, le=5000),
+def history(user_id: UserPath, limit: int = Query(50, ge=1, le=5000),
             query: str | None = Query(None, min_length=1, max_length=300,
                                       description="Semantic search inside the history."),
             principal: Principal = Depends(require_principal), services: Engines = Depends(get_services),
@@ -69,7 +72,7 @@ def history(user_id: str = UserPath, limit: int = Query(50, ge=1, le=5000),
 
 
 @router.get("/v1/users/{user_id}/interests", response_model=Interests, responses={401: {}, 403: {}, 503: {}})
-def interests(user_id: str = UserPath, principal: Principal = Depends(require_principal),
+def interests(user_id: UserPath, principal: Principal = Depends(require_principal),
               services: Engines = Depends(get_services)) -> Interests:
     """The user's category trends (statsmodels) and interest forecast (torch) as JSON."""
     check_user(principal, user_id)
@@ -82,7 +85,7 @@ def interests(user_id: str = UserPath, principal: Principal = Depends(require_pr
 
 @router.get("/v1/users/{user_id}/interests.png", response_class=Response,
             responses={200: {"content": {"image/png": {}}}, 401: {}, 403: {}, 503: {}})
-def interests_png(user_id: str = UserPath, principal: Principal = Depends(require_principal),
+def interests_png(user_id: UserPath, principal: Principal = Depends(require_principal),
                   services: Engines = Depends(get_services)) -> Response:
     """The interest-evolution chart: category shares over time, forecast with band, trend labels."""
     check_user(principal, user_id)
@@ -94,8 +97,9 @@ def interests_png(user_id: str = UserPath, principal: Principal = Depends(requir
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-@router.delete("/v1/users/{user_id}", response_model=UserDeleted, responses={401: {}, 403: {}, 503: {}})
-def forget_user(user_id: str = UserPath, principal: Principal = Depends(require_principal),
+@router.delete("/v1/users/{user_id}", response_model=UserDeleted,
+                responses={200: {"links": FORGET_LINKS}, 401: {}, 403: {}, 503: {}})
+def forget_user(user_id: UserPath, principal: Principal = Depends(require_principal),
                 services: Engines = Depends(get_services)) -> UserDeleted:
     """Forget the user everywhere: events in the store (with a tombstone, so no re-ingest, retrain or restart
     brings them back), the saved training delta, every worker's caches, chat sessions. The answer counts what

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -189,7 +189,7 @@ def register(app: typer.Typer) -> None:
         stats = [HistoryStore.open(settings, name).stats() for name in ingested_datasets(settings)]
         artifacts = sorted(p.name for p in settings.artifacts_root.iterdir() if p.is_dir()) \
             if settings.artifacts_root.is_dir() else []
-        facts = {
+        facts: dict[str, Any] = {
             "home": str(settings.home), "store": f"{settings.chroma_mode} {location(settings)}",
             "default_dataset": settings.dataset,
             "synthetic_data": str(synthetic_dir(settings)) if (synthetic_dir(settings) / "drifts.json").is_file()
@@ -205,7 +205,7 @@ def register(app: typer.Typer) -> None:
         for key, value in facts.items():
             if key != "artifacts":
                 t.add_row(key, str(value))
-        for a, files in facts["artifacts"].items():  # type: ignore[union-attr]
+        for a, files in facts["artifacts"].items():
             t.add_row(f"artifacts/{a}", ", ".join(files) or "(empty)")
         out.print(t)
         d = Table(title="ingested datasets")

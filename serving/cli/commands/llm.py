@@ -21,14 +21,21 @@ class Backend(StrEnum):
     vllm = "vllm"
 
 
-def _wait_forever(proc: Any) -> None:
-    """Block until the server exits or Ctrl-C / SIGTERM; then stop it."""
-    from evorec.serving.llm.launcher import stop_process
+def _term_as_interrupt() -> None:
+    """SIGTERM raises KeyboardInterrupt, so the server is stopped also when the signal comes while it starts
+    (the launchers stop their child on any exception; vLLM runs in its own process group and would outlive us)."""
 
     def _term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _term)
+
+
+def _wait_forever(proc: Any) -> None:
+    """Block until the server exits or Ctrl-C / SIGTERM; then stop it."""
+    from evorec.serving.llm.launcher import stop_process
+
+    _term_as_interrupt()
     try:
         proc.wait()
     except KeyboardInterrupt:
@@ -40,35 +47,53 @@ def _wait_forever(proc: Any) -> None:
 
 
 def serve(
-    backend: Backend = typer.Option(Backend.llamacpp, help="llamacpp: CPU, packaged GGUF; vllm: GPU hosts."),
-    model: str | None = typer.Option(None, help="llamacpp: packaged model key or a .gguf path; vllm: HF id/path."),
+    backend: Backend | None = typer.Option(None, help="llamacpp: our llama.cpp server (CPU, packaged GGUF); vllm: vLLM "
+                                           "on CPU or GPU (found at start). Default: settings.llm_backend."),
+    model: str | None = typer.Option(None, help="Packaged model key (default); llamacpp: or a .gguf path; "
+                                     "vllm: or an HF id/path."),
     host: str = typer.Option("127.0.0.1", help="Bind address."),
     port: int = typer.Option(8081, min=1, max=65535, help="Port."),
-    ctx: int = typer.Option(8192, min=512, help="llamacpp context window (tokens)."),
+    ctx: int = typer.Option(8192, min=512, help="Context window (tokens)."),
     tool_call_parser: str | None = typer.Option(None, help="vllm: override the parser chosen by model family."),
     tensor_parallel_size: int = typer.Option(1, min=1, help="vllm: GPUs per model replica."),
-    max_model_len: int | None = typer.Option(None, help="vllm: cap the context length."),
+    dtype: str | None = typer.Option(None, help="vllm: dtype (default: settings.vllm_dtype, else vLLM's choice)."),
     dry_run: bool = typer.Option(False, help="Print the server command and exit."),
 ) -> None:
     """Start an OpenAI-compatible LLM server, wait until it is healthy, print its endpoint, run until Ctrl-C."""
     settings = get_settings()
-    if backend is Backend.vllm:
-        from evorec.serving.llm.vllm import VLLMConfig, build_vllm_command, start_vllm
+    _term_as_interrupt()
+    if backend is None:
+        from evorec.serving.llm.launcher import pick_backend
 
-        cfg = VLLMConfig(model=model or "Qwen/Qwen2.5-7B-Instruct", host=host, port=port,
-                         tool_call_parser=tool_call_parser, tensor_parallel_size=tensor_parallel_size,
-                         max_model_len=max_model_len)  # fmt: skip
+        backend = Backend(pick_backend(settings, model) or "llamacpp")
+    if backend is Backend.vllm:
+        from evorec.serving.llm.vllm import (
+            build_vllm_command,
+            config_from_settings,
+            detect_device,
+            find_vllm,
+            start_vllm,
+        )
+
+        cfg = config_from_settings(settings, model, host=host, port=port, tool_call_parser=tool_call_parser,
+                                   tensor_parallel_size=tensor_parallel_size, max_model_len=ctx, dtype=dtype)
+        install = find_vllm(settings)
         if dry_run:
-            console.print(" ".join(build_vllm_command(cfg)), highlight=False, soft_wrap=True)
+            python, device = (str(install.python), detect_device(install)) if install else ("python", "cpu")
+            console.print(" ".join(build_vllm_command(cfg, python, device)), highlight=False, soft_wrap=True)
             return
-        console.print(f"starting vLLM for {cfg.model} (tool-call parser {cfg.tool_call_parser}) ...")
-        server = start_vllm(cfg, settings)
+        where = f"{detect_device(install)} ({install.distribution} {install.version})" if install else "?"
+        console.print(f"starting vLLM on {where} for {cfg.model_name} (tool-call parser {cfg.tool_call_parser}) ...")
+        try:
+            server = start_vllm(cfg, settings)
+        except KeyboardInterrupt:  # start_vllm stopped the server already
+            raise typer.Exit(130) from None
     else:
         from evorec.serving.llm.launcher import llm_threads, local_server_command, start_local_server
         from evorec.serving.llm.model_package import resolve_model
 
-        if tool_call_parser:
-            raise InvalidRequestError("--tool-call-parser applies to --backend vllm only")
+        if tool_call_parser or dtype:
+            raise InvalidRequestError("--tool-call-parser and --dtype apply to --backend vllm only")
         if dry_run:
             r = resolve_model(settings, model)
             cmd = local_server_command(r.path, r.model_id, host, port, llm_threads(settings), ctx,
@@ -174,7 +199,7 @@ def models() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    llm_app = typer.Typer(help="Serve and probe the LLM (OpenAI-compatible; llama.cpp on CPU, vLLM on GPU).",
+    llm_app = typer.Typer(help="Serve and probe the LLM (OpenAI-compatible; llama.cpp or vLLM, CPU or GPU).",
                           no_args_is_help=True)  # fmt: skip
     llm_app.command("serve")(serve)
     llm_app.command("check")(check)

@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings().with_overrides(dataset=dataset, device=device, threads=threads)
         opts = PrepareOptions(dataset=settings.dataset, path=path, ingest=ingest, train=True, fusion=fusion,
                               store_events=store_events, delta_file=delta, epochs=epochs, seed=seed,
-                              device=device, text=text, progress=True)  # type: ignore[arg-type]  # checked above
+                              device=device, text=text, progress=True)
         say = (lambda m: print(m, flush=True)) if as_json else (lambda m: console.print(m, highlight=False))
         report = prepare(settings, opts, say=say)
         if as_json:
