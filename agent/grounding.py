@@ -17,8 +17,9 @@ from evorec.tools.constraints import Constraints
 from evorec.tools.evidence import Evidence
 from evorec.tools.recommendation import RankedItem
 
-ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\.\d+)?%?")
+# ASCII look-arounds, not \b/\w: in Chinese text a number sits between word characters ("打了5分")
+ISO_DATE = re.compile(r"(?<![0-9])\d{4}-\d{2}-\d{2}(?![0-9])")
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*(?:\.\d+)?%?")
 QUOTED = re.compile(r"[\"“]([^\"“”]{3,80})[\"”]")  # double quotes only: apostrophes are not quotes
 # String caps in the schema: a grammar-enforcing server must close the string, so a small model
 # that starts repeating itself cannot run to max_tokens (measured: it did, for minutes).

@@ -34,7 +34,8 @@ _EN_NEG = (r"no|not|without|avoid|avoiding|hate|hates|dislike|skip|except|exclud
            r"don'?t|do not|doesn'?t|stop|minus|less|fewer|sick of|tired of|enough|can'?t stand|cannot stand|"
            r"can'?t bear|can'?t do|loathe|detest|spare me|steer clear of|stay away from|keep away|pass on|"
            r"other than|anything but|rather not|fed up with|done with|leave out|filter out|cut out|remove|"
-           r"too much|allergic to|no more|zero|ban|instead of|rather than|refuses? to|won'?t|will not|forget|drop")
+           r"too much|allergic to|no more|zero|ban|instead of|rather than|isn'?t|aren'?t|is not|are not|"
+           r"refuses? to|won'?t|will not|forget|drop")
 _ZH_NEG = (r"不要|不想|别|不看|不(?:太|大|怎么|是很)?喜欢|讨厌|受不了|不爱|不能接受|排除|除了|去掉|不含|不包括|避开|"
            r"远离|拒绝|少点|少一点|"
            r"少来点|少些|少一些|少看|没兴趣|不感兴趣|怕|看不了|不能看|不需要|不用|厌倦|烦|腻")
@@ -59,6 +60,7 @@ WANT_STRONG = re.compile(
     r"more|only|just|prefer|please|find me|pick|how about|what about|need|now|instead|tonight)(?![a-z])|"
     r"想看|想要|推荐|来点|来几|来一|给我|找|只要|只看|多来|多一|多点|更多|现在想|换成|改成|要看|看看|有没有|今晚")
 PAST = re.compile(r"(?<![a-z])(?:watched|was|were|been|lately|used to|have seen|did|liked|loved|rated|history|"
+                  r"keep watching|been watching|i watch|always watch|"
                   r"yesterday|last (?:week|month|night|year)|have i|did i|my interest|my taste|tastes|changing|"
                   r"changed|trend|trending|how much|how many)(?![a-z])|"
                   r"看过|看了|以前|之前|上次|昨天|上周|曾经|兴趣|变化|趋势|口味|多少|哪些")
@@ -81,7 +83,7 @@ CLEAR_YEARS = re.compile(r"(?<![a-z])(?:any (?:year|decade|era)|(?:year|decade|e
                          r"matter|forget the (?:year|decade|date)s?|whatever year|no year limit)(?![a-z])|"
                          r"(?:年份|年代|年份限制|年代限制|哪年|时间)(?:都)?(?:无所谓|不限|不重要|随便|没关系)|"
                          r"不限(?:年份|年代)|年代不限")
-CLEAR_CATS = re.compile(r"(?<![a-z])(?:any (?:genre|category|kind|type)|(?:genre|category)s? (?:doesn'?t|"
+CLEAR_CATS = re.compile(r"(?<![a-z])(?:any (?:genre|category|kind|type)|anything goes|(?:genre|category)s? (?:doesn'?t|"
                         r"don'?t) matter|"
                         r"all genres)(?![a-z])|(?:类型|题材)(?:都)?(?:无所谓|不限|随便|都行|都可以)|不限类型")
 UNSEEN = re.compile(
@@ -99,7 +101,7 @@ RESEEN = re.compile(
     r"i'?ve (?:already )?(?:seen|watched) (?:are|is) (?:fine|ok|okay|allowed)|include (?:ones|films|movies|items|what) "
     r"i'?ve (?:already )?(?:seen|watched)|repeats are (?:fine|ok|okay)|old favou?rites|something i'?ve (?:already )?"
     r"(?:seen|watched)|(?:already )?seen (?:is|are) (?:fine|ok|okay))(?![a-z])|"
-    r"看过的[^，。]{0,4}(?:也可以|也行|没关系|也没关系)|重看|再看一遍|重温|可以是看过的|二刷|看过的也要")
+    r"看过的[^，。]{0,4}(?:也可以|也行|没关系|也没关系)|(?:可以|能)推荐我看过的|重看|再看一遍|重温|可以是看过的|二刷|看过的也要")
 
 # ---- numbers ---------------------------------------------------------------------------------------
 EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -116,7 +118,8 @@ COUNT_EN = re.compile(
     rf"change it to|how about|make that)\s+(?:me\s+)?(?:just\s+|only\s+)?({_EN_NUM})(?![a-z\d])")
 ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ZH_NUM = r"\d{1,2}|[一二两三四五六七八九十]{1,3}"
-COUNT_ZH = re.compile(rf"前({_ZH_NUM})(?:名|个|部|款|本|条|项|位)?|({_ZH_NUM})\s*(?:部|个|款|本|件|条|样|首|项|份)")
+COUNT_ZH = re.compile(rf"来(部|个)(?!数)|前({_ZH_NUM})(?:名|个|部|款|本|条|项|位)?|"
+                      rf"({_ZH_NUM})\s*(?:部|个|款|本|件|条|样|首|项|份)")
 
 # ---- years -----------------------------------------------------------------------------------------
 YEAR = r"((?:19|20)\d\d)"
@@ -149,10 +152,12 @@ IN_YEAR = re.compile(rf"(?<![a-z])(?:in|from|of|made in|released in)\s+{YEAR}(?!
 # (keys are catalog names, lower case).
 SYNONYMS: dict[str, list[str]] = {
     "sci-fi": ["science fiction", "science-fiction", "scifi", "sci fi", "space films", "space movies", "space opera",
+               "space", "outer space",
                "科幻", "科幻片", "科幻电影", "太空片"],
     "science fiction": ["sci-fi", "scifi", "sci fi", "科幻"],
     "children's": ["children", "childrens", "kids", "kid", "family films", "family movies", "family-friendly",
-                   "family friendly", "儿童", "儿童片", "少儿", "孩子看的", "小孩看的", "亲子", "适合孩子"],
+                   "family friendly", "the whole family", "for the family", "儿童", "儿童片", "少儿", "孩子看的",
+                   "小孩看的", "亲子", "适合孩子"],
     "children": ["kids", "kid", "childrens", "儿童", "少儿", "孩子看的"],
     "comedy": ["comedies", "funny", "comedic", "humor", "humour", "laugh", "laughs", "laughter", "hilarious",
                "喜剧", "喜剧片", "搞笑", "好笑", "幽默"],
@@ -402,6 +407,7 @@ def _count(low: str) -> int | None:
         k = int(g) if g.isdigit() else EN_NUMBERS.get(g)
     elif m := COUNT_ZH.search(low):
         g = next(x for x in m.groups() if x)
+        g = "一" if g in ("部", "个") else g  # "来部动作片": one
         # "九十年代" is a decade, "1995年" a year: those never reach here (no classifier after them)
         k = _zh_number(g)
     return k if k is not None and 1 <= k <= 100 else None

@@ -19,9 +19,25 @@ from pydantic import BaseModel, Field
 from evorec.agent.answer import Rationale, Recommendations, RecommendedItem
 from evorec.agent.cancel import TurnCancelled, raise_if_cancelled
 from evorec.agent.events import AgentEvent, MessageStreamer
-from evorec.agent.grounding import FinalAnswer, Grounder, Review, answer_schema, parse_answer, response_format, review
+from evorec.agent.grounding import (
+    MESSAGE_CHARS,
+    RATIONALE_CHARS,
+    FinalAnswer,
+    Grounder,
+    Review,
+    answer_schema,
+    parse_answer,
+    response_format,
+    review,
+)
 from evorec.agent.llm import ChatModel, ChatReply, llm_from_settings
 from evorec.agent.llm_tools import LLM_TOOLS, PRE_RUN, TOOLS
+from evorec.agent.other_users import mentions_other_user, own_part
+from evorec.agent.person_check import PersonIssue, check_text
+from evorec.agent.person_text import detect_language, refusal
+from evorec.agent.person_text import template_message as person_message
+from evorec.agent.person_text import template_rationale as person_rationale
+from evorec.agent.person_text import template_summary as person_summary
 from evorec.agent.preferences import PreferenceUpdate, parse_preferences
 from evorec.agent.sessions import Session, SessionStore
 from evorec.agent.tool_calls import ToolOutcome, UserBoundTools, tool_specs
@@ -33,9 +49,13 @@ from evorec.tools.constraints import Constraints
 from evorec.tools.evidence import Evidence
 from evorec.tools.protocol import ToolboxProtocol
 from evorec.tools.recommendation import RankedItem, RankedList
+from evorec.tools.wording import GENERIC, CatalogWording, Lang, wording_for
 
 Emit = Callable[[AgentEvent], None]
 DEFAULT_QUESTION = "What should I watch next, and why?"
+DEFAULT_QUESTIONS = {"en": "What would you recommend for me next, and why?", "zh": "接下来推荐我什么？为什么？"}
+LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
+TERMINAL = ".!?。！？…)）\"”"
 HISTORY_TURNS = 4
 # Output budgets: tool calls are short; a runaway generation must not eat the turn's latency budget.
 # One call at its schema's longest fits: Qwen tokenizes digits singly (two dates ~25 tokens) and a 60-char query
@@ -70,6 +90,11 @@ class TurnTrace(BaseModel):
     evidence: dict[str, Evidence] = Field(default_factory=dict)
     candidate_ids: list[str] = Field(default_factory=list)
     titles: dict[str, str] = Field(default_factory=dict)
+    lang: Lang = Field("en", description="The request's language: what the answer is written in.")
+    other_user: bool = Field(False, description="The request asked about another user (refused).")
+    llm_texts: int = Field(0, description="Texts the LLM wrote that passed grounding (then the person check).")
+    llm_text_issues: list[PersonIssue] = Field(default_factory=list, description="Person-check failures of LLM "
+                                               "texts, each replaced by its template.")
     started_at: float = Field(default_factory=time.perf_counter, exclude=True, description="perf_counter at start.")
 
 
@@ -106,9 +131,11 @@ class AgentService:
     def ask(self, user_id: str, message: str, constraints: Constraints | None = None,
             use_llm: bool = True) -> Recommendations:
         """One-shot question (no session): preferences stated in it apply to this answer only."""
-        prefs = parse_preferences(message, self._categories())
+        asked, other = self._own_request(str(user_id), message)
+        prefs = parse_preferences(asked, self._categories())
         c = prefs.apply_to(constraints or Constraints())
-        return self.run_turn(str(user_id), message, c, use_llm=use_llm, prefs=prefs).recommendations
+        return self.run_turn(str(user_id), asked, c, use_llm=use_llm, prefs=prefs, lang=detect_language(message),
+                             refuse_other=other).recommendations
 
     def close(self) -> None:
         """Nothing is held open between calls (sessions open a connection per operation)."""
@@ -154,14 +181,15 @@ class AgentService:
                   use_llm: bool = True) -> TurnResult:
         """One chat turn with session memory (what chat/chat_stream run; evals call it for the trace)."""
         session = self.sessions.open(session_id, str(user_id))
-        prefs = parse_preferences(message, self._categories())
+        asked, other = self._own_request(str(user_id), message)
+        prefs = parse_preferences(asked, self._categories())
         constraints = prefs.apply_to(session.constraints)
         if constraints != session.constraints:
             self.sessions.set_constraints(session_id, constraints)
         history = [{"role": t.role, "content": t.content} for t in session.turns[-HISTORY_TURNS:]]
         self.sessions.append(session_id, "user", message)
-        res = self.run_turn(str(user_id), message, constraints, history=history, emit=emit, use_llm=use_llm,
-                            prefs=prefs)
+        res = self.run_turn(str(user_id), asked, constraints, history=history, emit=emit, use_llm=use_llm,
+                            prefs=prefs, lang=detect_language(message), refuse_other=other)
         rec = res.recommendations
         listed = "; ".join(f"{i.title} [{i.item_id}]" for i in rec.items)
         self.sessions.append(session_id, "assistant", (rec.message or "") + (f"\nRecommended: {listed}" if listed
@@ -183,12 +211,34 @@ class AgentService:
     def _categories(self) -> list[str]:
         return list(self.toolbox.categories)
 
+    @property
+    def wording(self) -> CatalogWording:
+        """The catalog's words (films / products / items), for prompts and templates."""
+        try:
+            return wording_for(str(self.toolbox.dataset_name), self.settings)
+        except AttributeError:  # a toolbox double without a dataset name
+            return GENERIC
+
+    @staticmethod
+    def _own_request(user_id: str, message: str) -> tuple[str, bool]:
+        """(what the person asks about themself, whether the message asked about someone else): a request
+        about another user is refused deterministically and never reaches the LLM or the preference parser."""
+        if not mentions_other_user(message, user_id):
+            return message, False
+        return own_part(message, user_id), True
+
     def run_turn(self, user_id: str, message: str, constraints: Constraints,
                  history: list[dict[str, str]] | None = None, emit: Emit | None = None, use_llm: bool = True,
-                 prefs: PreferenceUpdate | None = None) -> TurnResult:
+                 prefs: PreferenceUpdate | None = None, lang: Lang | None = None,
+                 refuse_other: bool = False) -> TurnResult:
+        """One turn for ``user_id``. ``lang``: the language to answer in (default: the message's);
+        ``refuse_other``: the request also asked about another user; the answer starts with the refusal."""
         t0 = time.perf_counter()
         emit = emit or (lambda ev: None)
-        trace = TurnTrace(preferences=prefs)
+        trace = TurnTrace(preferences=prefs, lang=lang or detect_language(message), other_user=refuse_other)
+        message = message.strip() or DEFAULT_QUESTIONS[trace.lang]
+        if refuse_other:
+            emit(AgentEvent(type="token", text=refusal(trace.lang) + " "))
         kit = UserBoundTools(self.toolbox, user_id, constraints)
         for name in PRE_RUN:
             pre = TOOLS[name].pre_run
@@ -201,6 +251,8 @@ class AgentService:
                 rec = self._llm_turn(kit, user_id, message, constraints, history or [], trace, emit)
             except LLMUnavailableError as e:
                 rec = self._plan_first(kit, user_id, message, constraints, trace, emit, str(e))
+        if refuse_other:
+            rec.message = f"{refusal(trace.lang)} {rec.message or ''}".strip()
         rec.llm_calls = len(trace.llm_calls)
         rec.tool_calls = [o.name for o in trace.tools]
         rec.timings_ms.update({f"llm_{i + 1}_{c.purpose}": round(c.latency_ms, 1)
@@ -283,12 +335,17 @@ class AgentService:
     def llm_prefix(self) -> tuple[str, list[dict[str, Any]]]:
         """(system prompt, tools) every LLM call of this service starts with: what ``launcher.warm_up``
         should evaluate once so later calls reuse the server's KV cache for it."""
-        return load_prompt("agent_system").strip(), tool_specs(LLM_TOOLS, self._categories(), self.llm_filters)
+        w = self.wording
+        system = load_prompt("agent_system").strip().replace("{noun}", w.noun).replace("{plural}", w.plural).replace(
+            "{verb}", w.verb)
+        return system, tool_specs(LLM_TOOLS, self._categories(), self.llm_filters)
 
     @staticmethod
     def _session_note(user_id: str, trace: TurnTrace, prefs_note: str) -> str:
+        """What the model should know about the asker, without their id (a model given an id writes it)."""
         cold = not any(not o.cold_start for o in trace.tools if o.name == "get_user_history")
-        return f"(Session user {user_id}{', new: no history yet' if cold else ''}. Preferences in force: {prefs_note}.)"
+        return (f"(The person asking{', new here: no history yet' if cold else ''}. Preferences in force: "
+                f"{prefs_note}. Answer in {LANGUAGE_NAMES[trace.lang]}.)")
 
     def _llm_turn(self, kit: UserBoundTools, user_id: str, message: str, constraints: Constraints,
                   history: list[dict[str, str]], trace: TurnTrace, emit: Emit) -> Recommendations:
@@ -325,8 +382,8 @@ class AgentService:
                   else o.for_model()} for tc, o in zip(calls, outcomes, strict=True)]
         extra = "" if had_rank else f"Candidates from rank_candidates:\n{ranked_summary(ranked, shown=shown)}\n\n"
         facts = pre_run_facts(trace)
-        msgs.append({"role": "user", "content": f"{extra}Facts about the user:\n{facts}\n\n"
-                     f"{load_prompt('agent_answer').strip().format(n=n_items)}"})
+        msgs.append({"role": "user", "content": f"{extra}Facts about you (the person asking):\n{facts}\n\n"
+                     f"{load_prompt('agent_answer').strip().format(n=n_items, language=LANGUAGE_NAMES[trace.lang])}"})
         shown_text = "\n".join(str(m.get("content") or "") for m in msgs[len(past) + 1:])
         found = (e.rstrip(".") for e in EVIDENCE_ID.findall(shown_text))
         cite = [e for e in dict.fromkeys(found) if e in trace.evidence][:EVIDENCE_ENUM_CAP]
@@ -389,6 +446,10 @@ class AgentService:
                   constraints: Constraints, trace: TurnTrace, emit: Emit, streamed: bool) -> Recommendations:
         dropped = list(rev.dropped)
         items: list[RecommendedItem] = []
+        rev = rev.model_copy(update={"items": [v.model_copy(update={"rationale": _finish(v.rationale, RATIONALE_CHARS,
+                                                                                           trace.lang)})
+                                               for v in rev.items]})
+        answer = answer.model_copy(update={"message": _finish(answer.message, MESSAGE_CHARS, trace.lang)})
         for v in rev.items:
             cand = g.candidates[v.item_id]
             if v.recited_from is not None:
@@ -396,7 +457,11 @@ class AgentService:
                                f"{', '.join(v.evidence_ids)} (the evidence that says what the rationale says)")
             if v.problems:
                 dropped.append(f"{v.item_id}: LLM rationale replaced by template ({'; '.join(v.problems)})")
-                items.append(_template_item(len(items) + 1, cand, ranked))
+                items.append(_template_item(len(items) + 1, cand, ranked, trace.lang))
+            elif issues := self._person_issues(v.rationale, f"rationale:{v.item_id}", trace, user_id):
+                dropped.append(f"{v.item_id}: LLM rationale replaced by template (not written for the person: "
+                               f"{'; '.join(f'{i.kind} {i.detail!r}' for i in issues)})")
+                items.append(_template_item(len(items) + 1, cand, ranked, trace.lang))
             else:
                 items.append(_item(len(items) + 1, cand, ranked, Rationale(text=v.rationale.strip(),
                                                                           evidence_ids=v.evidence_ids, source="llm")))
@@ -405,39 +470,66 @@ class AgentService:
             if len(items) >= constraints.k:
                 break
             if cand.item_id not in chosen:
-                items.append(_template_item(len(items) + 1, cand, ranked))
+                items.append(_template_item(len(items) + 1, cand, ranked, trace.lang))
         summary = answer.interest_summary.strip()
         summary_src: Literal["llm", "template"] = "llm"
-        if rev.summary_problems or not summary:
-            if rev.summary_problems:
-                dropped.append(f"interest_summary replaced by template ({'; '.join(rev.summary_problems)})")
-            summary, summary_src = template_summary(trace), "template"
+        summary_problems = list(rev.summary_problems)
+        if summary and not summary_problems:
+            summary_problems = [f"{i.kind} {i.detail!r}"
+                                for i in self._person_issues(summary, "summary", trace, user_id)]
+        if summary_problems or not summary:
+            if summary_problems:
+                dropped.append(f"interest_summary replaced by template ({'; '.join(summary_problems)})")
+            summary, summary_src = template_summary(trace, self.wording), "template"
         message = answer.message.strip()
-        if rev.message_problems or not message:
-            if rev.message_problems:
-                dropped.append(f"message replaced by template ({'; '.join(rev.message_problems)})")
-            message = template_message(user_id, items, constraints, ranked)
-        if not streamed or rev.message_problems:
+        message_problems = list(rev.message_problems)
+        if message and not message_problems:
+            message_problems = [f"{i.kind} {i.detail!r}"
+                                for i in self._person_issues(message, "message", trace, user_id)]
+        if message_problems or not message:
+            if message_problems:
+                dropped.append(f"message replaced by template ({'; '.join(message_problems)})")
+            message = template_message(items, constraints, ranked, trace.lang, self.wording)
+        if not streamed or message_problems:
             emit(AgentEvent(type="token", text=message))
         return Recommendations(user_id=user_id, items=items, interest_summary=summary or None,
                                interest_summary_source=summary_src if summary else None,
                                message=message, constraints=constraints, cold_start=ranked.cold_start,
                                shortfall=ranked.shortfall, dropped=dropped, timings_ms=dict(ranked.timings_ms))
 
+    @staticmethod
+    def _person_issues(text: str, where: str, trace: TurnTrace, user_id: str) -> list[PersonIssue]:
+        """The person-facing check of one grounded LLM text (recorded in the trace; the caller swaps in the
+        template when this is not empty)."""
+        ids = [*trace.candidate_ids, *([user_id] if not user_id.isdigit() else [])]
+        issues = check_text(text, where, trace.lang, list(trace.titles.values()), ids)
+        trace.llm_texts += 1
+        trace.llm_text_issues += issues
+        return issues
+
     # ---- plan-first ---------------------------------------------------------------------------
     def _plan_first(self, kit: UserBoundTools, user_id: str, message: str, constraints: Constraints, trace: TurnTrace,
                     emit: Emit, reason: str, reuse: RankedList | None = None) -> Recommendations:
         """history → forecast → trends → rank → template rationales (the pre-run tools already ran)."""
         ranked = reuse or self._ensure_ranked(kit, trace, emit)
-        items = [_template_item(i + 1, it, ranked) for i, it in enumerate(ranked.items[: constraints.k])]
-        summary = template_summary(trace)
-        msg = template_message(user_id, items, constraints, ranked)
+        items = [_template_item(i + 1, it, ranked, trace.lang) for i, it in enumerate(ranked.items[: constraints.k])]
+        summary = template_summary(trace, self.wording)
+        msg = template_message(items, constraints, ranked, trace.lang, self.wording)
         emit(AgentEvent(type="token", text=msg))
         return Recommendations(user_id=user_id, items=items, interest_summary=summary or None,
                                interest_summary_source="template" if summary else None, message=msg,
                                constraints=constraints, cold_start=ranked.cold_start, degraded=True,
                                degraded_reason=reason, shortfall=ranked.shortfall,
                                timings_ms=dict(ranked.timings_ms))
+
+
+def _finish(text: str, cap: int, lang: Lang) -> str:
+    """End a sentence the model left without a full stop, unless it stopped at its length cap (then it was
+    cut, and the person check calls it incomplete)."""
+    t = text.strip()
+    if t and t[-1] not in TERMINAL and len(t) < cap - 1:
+        return t + ("。" if lang == "zh" else ".")
+    return t
 
 
 def pre_run_facts(trace: TurnTrace) -> str:
@@ -468,30 +560,19 @@ def _item(rank: int, it: RankedItem, ranked: RankedList, rationale: Rationale) -
                            evidence=_evidence_for(it, ranked, ids))
 
 
-def template_rationale(it: RankedItem, ranked: RankedList) -> Rationale:
-    text = it.template_rationale.strip()
-    ids = list(it.evidence_ids)
-    if not text:
-        evs = _evidence_for(it, ranked, ids)
-        text = evs[0].text if evs else f"Ranked #{it.rank} for you by the fused recommender score."
-    return Rationale(text=text, evidence_ids=ids, source="template")
+def template_rationale(it: RankedItem, ranked: RankedList, lang: Lang = "en") -> Rationale:
+    """The item's evidence-built rationale, in the request's language (``tools/ranking/explain.py``)."""
+    return Rationale(text=person_rationale(it, ranked.evidence_by_id(), lang), evidence_ids=list(it.evidence_ids),
+                     source="template")
 
 
-def _template_item(rank: int, it: RankedItem, ranked: RankedList) -> RecommendedItem:
-    return _item(rank, it, ranked, template_rationale(it, ranked))
+def _template_item(rank: int, it: RankedItem, ranked: RankedList, lang: Lang = "en") -> RecommendedItem:
+    return _item(rank, it, ranked, template_rationale(it, ranked, lang))
 
 
-def template_summary(trace: TurnTrace) -> str:
-    """Interest evolution in the tools' own words: the forecast mix and the strongest trend labels."""
-    parts: list[str] = []
-    fc = trace.evidence.get("ev:forecast:mix")
-    if fc is not None:
-        parts.append(fc.text)
-    trends = [e for e in trace.evidence.values() if e.kind == "trend"]
-    order = {"emerging": 0, "rising": 1, "fading": 2}
-    trends.sort(key=lambda e: min((v for k, v in order.items() if k in e.text.lower()), default=9))
-    parts.extend(e.text for e in trends[:2])
-    return " ".join(parts)
+def template_summary(trace: TurnTrace, wording: CatalogWording = GENERIC) -> str:
+    """Where the person's interests are heading: the forecast mix and the trends that move most."""
+    return person_summary(trace.evidence, trace.lang, wording)
 
 
 def describe_constraints(c: Constraints) -> str:
@@ -511,10 +592,7 @@ def describe_constraints(c: Constraints) -> str:
     return ", ".join(bits)
 
 
-def template_message(user_id: str, items: list[RecommendedItem], c: Constraints, ranked: RankedList) -> str:
-    if not items:
-        why = ranked.shortfall or "no item satisfies the constraints"
-        return f"No recommendations for user {user_id}: {why}."
-    head = "New here, so these are popular and trending picks" if ranked.cold_start else "Top picks"
-    return f"{head} for user {user_id} ({describe_constraints(c)}): " + ", ".join(i.title for i in items[:3]) + (
-        f" and {len(items) - 3} more." if len(items) > 3 else ".")
+def template_message(items: list[RecommendedItem], c: Constraints, ranked: RankedList, lang: Lang = "en",
+                     wording: CatalogWording = GENERIC) -> str:
+    """One sentence answering with the picks, in the person's language and the catalog's words."""
+    return person_message([i.title for i in items], c, ranked.cold_start, lang, wording)

@@ -184,7 +184,7 @@ class ToolboxDouble:
         shares = {c: round(k / n, 4) for c, k in mix.most_common()}
         top, share = next(iter(shares.items()))
         ev = Evidence(id=MIX_EVIDENCE_ID, kind="forecast", category=top, numbers={f"share_{top}": share},
-                      text=f"Over the next {horizon} events {top} is forecast at a {share:.0%} share.")
+                      text=f"Over your next {horizon} picks {top} is forecast at a {share:.0%} share.")
         seen = {e.item_id for e in self._events(uid)}
         nxt = sorted((i for i, (_, cs, _) in self.items.items() if i not in seen and top in cs))[:3]
         return InterestForecast(
@@ -215,9 +215,9 @@ class ToolboxDouble:
                 reference_high=before, reference_start=first, reference_end=events[EARLY - 1].date,
                 reference_events=float(early[c]), change_low=after - before, change_high=after - before,
                 recent_share=after, recent_events=float(late[c]), events=float(early[c] + late[c]), forecast=fc,
-                history=[before, after], recent_label=f"{RECENT} events", recent_end=last))
+                history=[before, after], recent_label=f"{RECENT} picks", recent_end=last))
         return UserTrends(user_id=uid, status="ok", n_events=len(events), first_date=first, last_date=last,
-                          bucket_label="events", categories=trends)
+                          bucket_label="picks", categories=trends)
 
     def _rank(self, uid: str, c: Constraints) -> RankedList:
         seen = {e.item_id for e in self._events(uid)}

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     chroma_host: str = "127.0.0.1"
     chroma_port: int = 8000
 
+    # how the catalog is spoken of (empty: what the dataset's name implies; tools/wording.py)
+    domain_noun: str = Field(default="", max_length=40, description="What one catalog entry is called: film, product.")
+    domain_plural: str = Field(default="", max_length=40, description="Its plural (default: noun + 's').")
+    domain_verb: str = Field(default="", max_length=40, description="Past tense of interacting: watched, bought.")
+    category_word: str = Field(default="", max_length=40, description="What a category is called: genre, category.")
+
     # data sources
     ml100k_path: Path = DEFAULT_ML100K
     synthetic_seed: int = 7

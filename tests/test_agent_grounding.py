@@ -109,3 +109,12 @@ def test_names_the_user_brought_are_not_facts() -> None:
     assert g.check_free_text("Sci-Fi is rising for you.") == []
     g2 = Grounder(CANDS, EV, {}, request="Is Titanic a good pick for me?")
     assert any("Titanic" in p for p in g2.check_rationale(CANDS["i1"], "Like Titanic.", ["ev:trend:Sci-Fi"]))
+
+
+def test_numbers_and_dates_in_chinese_text_are_checked() -> None:
+    """In Chinese a number sits between word characters; it must still be found and checked."""
+    from evorec.agent.grounding import ISO_DATE, NUMBER
+
+    text = "它和你在1997-10-02打了5分的《Alien》很相似"
+    assert ISO_DATE.findall(text) == ["1997-10-02"]
+    assert "5" in NUMBER.findall(ISO_DATE.sub(" ", text))

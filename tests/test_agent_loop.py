@@ -15,7 +15,7 @@ from evorec.errors import InvalidRequestError, NotFoundError
 from evorec.evals.toolbox_double import INJECTION_TITLE, ToolboxDouble
 from evorec.settings import Settings
 
-GOOD_RATIONALE = "Sci-Fi is rising for you: 4 of your last 4 events."
+GOOD_RATIONALE = "Sci-Fi is rising for you: 4 of your last 4 picks."
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ def test_ingest_history_search_info(home: Path) -> None:
 
 def test_errors_raise_evorec_errors(home: Path) -> None:
     r = cli("history", "nobody", home=home)
-    assert r.exit_code == 1 and "no recorded history" in r.output
+    assert r.exit_code == 1 and "no history" in r.output
     r = cli("history", "u1", "--dataset", "ml-100k", home=home)
     assert isinstance(r.exception, NotFoundError) and "evorec ingest --dataset ml-100k" in str(r.exception)
     r = cli("ingest", "--dataset", "csv", "--path", str(home / "missing"), home=home)

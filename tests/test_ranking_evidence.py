@@ -58,7 +58,10 @@ def test_every_cited_evidence_id_exists_and_numbers_are_grounded(world: OfflineW
                 assert eid in ranked.evidence_by_id(), f"{eid} cited but missing"
             cited = [ranked.evidence_by_id()[e] for e in it.evidence_ids[:MAX_PHRASES]]
             text = it.template_rationale
-            assert text.startswith("Recommended because")
+            assert text[:1].isupper() and text.endswith(".")
+            assert not re.search(r"#\d|score|user |forecaster|similarity", text), text  # written for the person
+            zh = it.template_rationales["zh"]
+            assert zh.endswith("。") and not re.search(r"#\d|score|user", zh)
             allowed = _allowed_tokens(cited)
             for d in DATE.findall(text):
                 assert d in allowed, f"date {d} not in cited evidence: {text}"

@@ -113,7 +113,7 @@ def test_history_is_time_ordered_with_window_and_limit(ingested: tuple[HistorySt
         assert last.total_events == len(expected)
     h = store.user_history(ds.interactions["user_id"].iloc[0], since="2000-01-01", until="2100-01-01T00:00:00Z")
     assert h.events and all(e.categories for e in h.events)
-    assert h.summary().startswith(f"User {h.user_id}:")
+    assert h.summary().startswith("In ") and "your" in h.summary() and h.user_id not in h.summary()
 
 
 def test_history_events_carry_item_facts(ingested: tuple[HistoryStore, Dataset]) -> None:
@@ -147,7 +147,7 @@ def test_unknown_user_is_explicit_and_empty(ingested: tuple[HistoryStore, Datase
     store, _ = ingested
     h = store.user_history("nobody-here")
     assert (h.known, h.events, h.total_events) == (False, [], 0)
-    assert "no recorded history" in h.summary()
+    assert h.summary() == "You have no history here yet."
     assert store.search_user_history("nobody-here", "space").known is False
 
 

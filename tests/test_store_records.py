@@ -42,8 +42,9 @@ def test_history_summary_and_counts() -> None:
     h = UserHistory(user_id="u", known=True, total_events=10, events=ev)
     assert h.category_counts() == {"A": 2, "B": 1, "C": 1}
     s = h.summary()
-    assert "3 of 10 events from 2024-03-01 to 2024-03-03" in s and s.index("T2") < s.index("T0")
-    assert "cold start" in UserHistory(user_id="x", known=False).summary()
+    assert "your 3 most recent picks, from 2024-03-01 to 2024-03-03" in s and s.index("T2") < s.index("T0")
+    assert "user" not in s.lower()  # written to the person, in the second person
+    assert UserHistory(user_id="x", known=False).summary() == "You have no history here yet."
 
 
 def test_event_metadata_round_trip_and_legacy_layout() -> None:

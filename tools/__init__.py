@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from evorec.tools.training import PrepareOptions, PrepareReport, is_prepared, prepare, write_store_delta
     from evorec.tools.trends import TrendService, UserTrends
     from evorec.tools.trends.plots import plot_user_trends
+    from evorec.tools.wording import CatalogWording, wording_for
 
 # public name -> (module, attribute)
 _EXPORTS: dict[str, tuple[str, str]] = {
@@ -48,6 +49,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "StoreEvent": ("evorec.tools.store.records", "EventIn"),
     "UserTrends": ("evorec.tools.trends", "UserTrends"),
     "InterestForecast": ("evorec.tools.forecast.result", "InterestForecast"),
+    # how the catalog is spoken of (films / products / items)
+    "CatalogWording": ("evorec.tools.wording", "CatalogWording"),
+    "wording_for": ("evorec.tools.wording", "wording_for"),
     # training
     "PrepareOptions": ("evorec.tools.training", "PrepareOptions"),
     "PrepareReport": ("evorec.tools.training", "PrepareReport"),
@@ -75,6 +79,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "CatalogWording",
     "CategoryCounts",
     "Constraints",
     "Dataset",
@@ -107,6 +112,7 @@ __all__ = [
     "served_dataset",
     "store_location",
     "synthetic_dir",
+    "wording_for",
     "write_store_delta",
 ]  # = the keys of _EXPORTS (tests/test_serving_imports.py)
 

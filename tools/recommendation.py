@@ -24,6 +24,8 @@ class RankedItem(ItemSummary):
     features: dict[str, float] = Field(default_factory=dict)
     evidence_ids: list[str] = Field(default_factory=list)
     template_rationale: str = ""
+    template_rationales: dict[str, str] = Field(default_factory=dict, description="The template rationale by "
+                                                "language code (en, zh), for answers in the request's language.")
 
 
 class RankedList(BaseModel):

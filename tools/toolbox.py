@@ -36,6 +36,7 @@ from evorec.tools.ranking.signals import RISING_LABELS, UserSignals, compute_sig
 from evorec.tools.ranking.trend_labels import labels_from_trends, trend_service
 from evorec.tools.recommendation import RankedItem, RankedList
 from evorec.tools.store.records import DeleteReport, EventIn, IngestReport, ItemHit, ItemSearch, UserHistory
+from evorec.tools.wording import wording_for
 
 if TYPE_CHECKING:  # the engines load torch / chromadb / statsmodels: imported where they are opened
     from evorec.tools.forecast.result import InterestForecast
@@ -311,7 +312,8 @@ class Toolbox:
                     trend_ev[ct.category] = ct.as_evidence()
         ctx = ExplainContext(user_id=user_id, forecast_evidence=fc.evidence_by_id() if fc is not None else {},
                              trend_evidence=trend_ev, trend_labels=labels,
-                             horizon=self.forecaster.horizon if self.forecaster is not None else 10)
+                             horizon=self.forecaster.horizon if self.forecaster is not None else 10,
+                             wording=wording_for(self.dataset_name, self.settings))
         return c.signals, ctx
 
     def rank_candidates(self, user_id: str, constraints: Constraints | None = None) -> RankedList:

@@ -20,6 +20,8 @@ from evorec.tools import InterestForecast, UserTrends
 MAX_CATEGORIES = 5
 N_BUCKETS = 12
 BANDS = 3  # prediction bands drawn for the top categories only (more overlap into mush)
+LABEL_WORDS = {"emerging": "new, growing", "rising": "growing", "stable": "steady", "fading": "fading",
+               "dormant": "stopped"}
 PALETTE = ["#2f6fdd", "#e4572e", "#17a398", "#f3a712", "#7b4bb7", "#66707c"]
 
 
@@ -102,7 +104,7 @@ def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestFore
             smooth = fitted if fitted.size == n and np.isfinite(fitted).sum() >= max(2, n // 2) else _rolling(hist[:n])
             x = _dates(centres[:n])
             ax.plot(x, hist[:n], marker="o", ms=2.5, lw=0.8, alpha=0.35, color=color)
-            ax.plot(x, smooth, lw=2.0, color=color, label=f"{cat} ({t.label})")
+            ax.plot(x, smooth, lw=2.0, color=color, label=f"{cat}: {LABEL_WORDS.get(t.label, t.label)}")
             fc = t.forecast
             if fc.mean:
                 fut = now + (np.arange(len(fc.mean)) + 0.5) * width
@@ -139,18 +141,18 @@ def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestFore
         ax.axvline(_dates(now)[0], color="#999", lw=0.8, ls=":")
         ax.text(_dates(now)[0], 1.02, " now", color="#666", fontsize=8, va="bottom")
     ax.set_ylim(0, 1.08)
-    ax.set_ylabel("share of the user's events")
-    title = f"Interest evolution, user {user_id}"
+    ax.set_ylabel("share of your picks")
+    title = "How your interests are changing"
     if forecast is not None and forecast.cold_start:
-        title += " (no history: population mix)"
+        title = "What everyone picks (you have no history yet)"
     elif not trends.ok:
-        title += " (short history: no trend fits)"
+        title += " (too little history for trends yet)"
     ax.set_title(title, fontsize=11)
-    ax.text(0.0, -0.22, "faint: observed share per period · solid: model fit · dashed + band: trend forecast with "
-            f"{round(trends.interval_level * 100)}% interval · ◆: sequence forecaster's mix",
-            transform=ax.transAxes, fontsize=7.5, color="#555")
+    fig.text(0.01, 0.01, "Faint dots: your share in each period. Solid: the trend. Dashed and band: what to expect "
+             f"({round(trends.interval_level * 100)}% range). ◆: where your next picks are heading.",
+             fontsize=7.5, color="#555")
     if shown:
-        ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=2)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     else:
         ax.text(0.5, 0.5, "no interests to show yet", ha="center", va="center", transform=ax.transAxes)
     for label in ax.get_xticklabels():
@@ -161,6 +163,6 @@ def render_interest_png(user_id: str, trends: UserTrends, forecast: InterestFore
     with warnings.catch_warnings():
         # user ids and category names are user data: a glyph the font lacks is drawn as a box, which is fine
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
         fig.savefig(buf, format="png")
     return buf.getvalue()

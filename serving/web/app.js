@@ -35,8 +35,11 @@ async function checkHealth() {
   try {
     const resp = await fetch("/healthz");
     const body = await resp.json();
-    badge.textContent = body.status + (body.components && body.components.llm && !body.components.llm.ok
-      ? " (LLM down)" : "");
+    const llm = body.components && body.components.llm;
+    const configured = llm && !(llm.info && llm.info.configured === false);
+    const models = configured && llm.info && llm.info.models ? llm.info.models.join(", ") : "";
+    badge.textContent = body.status + (!llm ? "" : !configured ? " · no LLM: template answers"
+      : llm.ok ? " · LLM " + (models || "on") : " · LLM down: template answers");
     badge.className = "badge " + body.status;
     badge.title = Object.entries(body.components || {})
       .map(([name, c]) => name + ": " + (c.ok ? "ok" : "down") + (c.detail ? " – " + c.detail : "")).join("\n");
@@ -238,6 +241,8 @@ function renderAnswer(answer) {
     const f = el("span", "flag degraded", "degraded: no LLM");
     f.title = answer.degraded_reason || "answered by the plan-first executor";
     flags.appendChild(f);
+  } else if (answer.llm_calls) {
+    flags.appendChild(el("span", "flag llm", "written by the LLM, checked against the evidence"));
   }
   if (answer.cold_start) flags.appendChild(el("span", "flag cold", "cold start"));
   const total = answer.timings_ms && (answer.timings_ms.total || answer.timings_ms.total_ms);
@@ -257,20 +262,18 @@ function card(item) {
   const c = el("article", "card");
   c.dataset.itemId = item.item_id;
   const head = el("div", "head");
-  head.append(el("span", "rank", "#" + item.rank), el("span", "title", item.title));
-  const meta = [item.year, (item.categories || []).join(", "), "score " + Number(item.score).toFixed(2)]
-    .filter(Boolean).join(" · ");
-  const sources = (item.sources || []).length ? " · via " + item.sources.join(", ") : "";
+  head.append(el("span", "rank", item.rank + "."), el("span", "title", item.title));
+  // what a person can use: year and categories (scores, sources and ids stay in the JSON)
+  const meta = [item.year, (item.categories || []).join(", ")].filter(Boolean).join(" · ");
   const r = el("div", "rationale");
-  r.append(el("span", "", item.rationale.text + " "),
-    el("span", "src", "(" + item.rationale.source + ")"));
+  r.append(el("span", "", item.rationale.text));
   const evidence = {};
   for (const ev of item.evidence || []) evidence[ev.id] = ev;
   const chips = el("div", "chips");
   const detail = el("div", "evidence-text hidden");
   const ids = item.rationale.evidence_ids.length ? item.rationale.evidence_ids : Object.keys(evidence);
   for (const id of ids) {
-    const chip = el("button", "chip", id.replace(/^ev:/, ""));
+    const chip = el("button", "chip", evidenceLabel(id));
     chip.type = "button";
     chip.title = evidence[id] ? evidence[id].text : id;
     chip.addEventListener("click", () => {
@@ -282,8 +285,22 @@ function card(item) {
     });
     chips.appendChild(chip);
   }
-  c.append(head, el("div", "meta", meta + sources), r, chips, detail);
+  c.append(head, el("div", "meta", meta), r, chips, detail);
   return c;
+}
+
+// A chip names what kind of fact it opens, in plain words; the fact itself is the evidence text.
+const EVIDENCE_LABELS = {
+  similar: "like one you rated", cooc: "others also chose it", forecast: "where you are heading",
+  trend: "your trend", trending: "catching on", popular: "popular", history: "your history",
+  cold_start: "you are new here", item: "about it", semantic: "matches your words",
+};
+
+function evidenceLabel(id) {
+  const kind = id.replace(/^ev:/, "").split(":")[0];
+  if (id === "ev:forecast:mix") return "your mix ahead";
+  if (kind === "trend") return "your " + id.split(":").slice(2).join(":") + " trend";
+  return EVIDENCE_LABELS[kind] || "why";
 }
 
 // ---------------------------------------------------------------- wiring

@@ -21,12 +21,12 @@ def plot_mix(fc: InterestForecast, path: Path, top: int = 8) -> Path:
     now = [100 * fc.current_mix.get(c, 0.0) for c in cats]
     nxt = [100 * fc.forecast_mix.get(c, 0.0) for c in cats]
     fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(cats) + 2), 3.6), dpi=120)
-    ax.bar(x - 0.2, now, 0.4, label=f"last {fc.horizon} events")
-    ax.bar(x + 0.2, nxt, 0.4, label=f"forecast, next {fc.horizon}")
+    ax.bar(x - 0.2, now, 0.4, label="everyone now" if fc.cold_start else f"your last {fc.horizon} picks")
+    ax.bar(x + 0.2, nxt, 0.4, label="expected next" if fc.cold_start else f"expected in your next {fc.horizon}")
     ax.set_xticks(x, cats, rotation=30, ha="right")
-    ax.set_ylabel("share of events (%)")
-    title = f"User {fc.user_id}: interest mix now vs forecast"
-    ax.set_title(title + (" (cold start: population)" if fc.cold_start else ""))
+    ax.set_ylabel("share of picks (%)")
+    ax.set_title("What everyone picks (you have no history yet)" if fc.cold_start
+                 else "Your interests now and where they are heading")
     ax.legend(frameon=False)
     fig.tight_layout()
     path = Path(path)

@@ -49,13 +49,13 @@ class InterestForecast(BaseModel):
         return sorted((s for s in self.shifts if s.delta <= -min_delta), key=lambda s: s.delta)
 
     def summary(self, max_items: int = 5) -> str:
-        """Compact text for the LLM, citing the evidence id."""
+        """Compact text for the LLM, citing the evidence id; second person, titles without ids or scores."""
         if self.cold_start:
-            head = (f"User {self.user_id}: no history (cold start); population category mix and most popular "
-                    f"items shown [{MIX_EVIDENCE_ID}].")
+            head = (f"You have no history yet: shares across everyone, and the most popular picks "
+                    f"[{MIX_EVIDENCE_ID}].")
         else:
-            head = (f"User {self.user_id}: category mix of the last {self.horizon} events vs forecast for the next "
-                    f"{self.horizon} [{MIX_EVIDENCE_ID}]:")
+            head = (f"Your last {self.horizon} picks against the forecast for your next {self.horizon} "
+                    f"[{MIX_EVIDENCE_ID}]:")
         lines = [head]
         shifts = ", ".join(f"{s.category} {_pct(s.current)} -> {_pct(s.forecast)}" for s in self.shifts)
         if shifts:
@@ -63,10 +63,10 @@ class InterestForecast(BaseModel):
         rising = [s.category for s in self.rising()]
         fading = [s.category for s in self.fading()]
         if rising or fading:
-            lines.append(f"  rising: {', '.join(rising) or 'none'}; fading: {', '.join(fading) or 'none'}")
+            lines.append(f"  growing: {', '.join(rising) or 'none'}; shrinking: {', '.join(fading) or 'none'}")
         if self.top_items:
-            items = "; ".join(f"{it.title} ({it.item_id})" for it in self.top_items[:max_items])
-            lines.append(f"  top predicted next items: {items}")
+            items = "; ".join(it.title for it in self.top_items[:max_items])
+            lines.append(f"  likeliest next picks: {items}")
         return "\n".join(lines)
 
 

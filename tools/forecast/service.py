@@ -21,6 +21,7 @@ from evorec.tools.evidence import Evidence
 from evorec.tools.forecast.artifacts import ForecasterArtifacts, load_artifacts
 from evorec.tools.forecast.mix import category_weights, window_mix
 from evorec.tools.forecast.result import MIX_EVIDENCE_ID, CategoryShift, ForecastItem, InterestForecast
+from evorec.tools.wording import wording_for
 
 MAX_HORIZON = 200
 
@@ -128,17 +129,19 @@ class ForecastService:
                               forecast=round(float(forecast[j]), 4)) for j in order if max(current[j], forecast[j]) > 0]
 
     def _mix_evidence(self, uid: str, shifts: list[CategoryShift], cold: bool) -> Evidence:
+        """``ev:forecast:mix``, written for the person: their recent mix and where it is heading."""
         numbers: dict[str, float] = {}
-        parts = []
         for s in shifts:
             numbers[f"current:{s.category}"] = s.current
             numbers[f"forecast:{s.category}"] = s.forecast
-            parts.append(f"{s.category} {100 * s.current:.0f}% -> {100 * s.forecast:.0f}%")
+        plural = wording_for(self.dataset).plural
+        said = [s for s in shifts if max(s.current, s.forecast) >= 0.005]  # "Western 0%" says nothing
+        now = ", ".join(f"{s.category} {100 * s.current:.0f}%" for s in said)
+        ahead = ", ".join(f"{s.category} {100 * s.forecast:.0f}%" for s in said)
         if cold:
-            text = f"User {uid} has no history; population category shares (now -> expected): " + "; ".join(parts)
+            text = f"You have no history here yet; across everyone, {plural} are {now}."
         else:
-            text = (f"Category share in user {uid}'s last {self.horizon} events -> forecast for the next "
-                    f"{self.horizon}: " + "; ".join(parts))
+            text = (f"Your last {self.horizon} {plural}: {now}; your next {self.horizon} look set to be {ahead}.")
         numbers["horizon"] = float(self.horizon)
         return Evidence(id=MIX_EVIDENCE_ID, kind="cold_start" if cold else "forecast", text=text, numbers=numbers)
 
@@ -160,8 +163,9 @@ class ForecastService:
         ev = [self._mix_evidence(uid, shifts, cold=False)]
         for rank, it in enumerate(items[:5], start=1):
             ev.append(Evidence(id=f"ev:forecast:{it.item_id}", kind="forecast", item_id=it.item_id,
-                               text=f"The forecaster ranks {it.title} #{rank} as user {uid}'s next item "
-                                    f"(score {it.score:.2f}).", numbers={"rank": float(rank), "score": it.score}))
+                               text=f"Judging by the order of your recent {wording_for(self.dataset).plural}, "
+                                    f"{it.title} is one of your likeliest next picks.",
+                               numbers={"rank": float(rank), "score": it.score}))
         return InterestForecast(user_id=uid, cold_start=False, dataset=self.dataset, horizon=self.horizon,
                                 n_events=len(h), current_mix=self._mix_dict(current), forecast_mix=self._mix_dict(mix),
                                 shifts=shifts, top_items=items, evidence=ev, timings_ms={"model_per_user": ms})

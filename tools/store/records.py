@@ -68,12 +68,14 @@ class HistoryEvent(BaseModel):
     similarity: float | None = Field(None, description="Cosine similarity to the query (semantic search only).")
 
     def as_evidence(self) -> Evidence:
-        """``ev:history:<event id>``: what the user did, when, and the rating if any."""
-        text = f"Interacted with {self.title} ({', '.join(self.categories)}) on {self.date}"
+        """``ev:history:<event id>``: what the person did, when, and the rating if any (second person)."""
+        cats = f" ({', '.join(self.categories)})" if self.categories else ""
         numbers: dict[str, float] = {}
         if self.rating is not None and self.rating == self.rating:  # not NaN
-            text += f", rated {float(self.rating):g}"
+            text = f"You rated {self.title}{cats} {float(self.rating):g} on {self.date}"
             numbers["rating"] = float(self.rating)
+        else:
+            text = f"You chose {self.title}{cats} on {self.date}"
         return Evidence(id=evidence_id("history", self.event_id), kind="history", text=text + ".", numbers=numbers,
                         dates={"date": self.date} if self.date else {}, item_id=self.item_id or None)
 
@@ -89,19 +91,21 @@ class UserHistory(BaseModel):
         return dict(Counter(c for e in self.events for c in e.categories).most_common())
 
     def summary(self, max_items: int = 5) -> str:
+        """The history in second person, titles and dates only (no ids, no similarity scores)."""
         if not self.known:
-            return f"User {self.user_id} has no recorded history (cold start)."
+            return "You have no history here yet."
         if not self.events:
-            return f"User {self.user_id} has no events in the requested window."
+            return "You have nothing in your history for that period."
         if self.query is not None:
-            top = "; ".join(f"{e.title} ({e.date}, sim {e.similarity:.2f})" for e in self.events[:max_items])
-            return f"User {self.user_id}: {len(self.events)} past events matching {self.query!r}: {top}."
+            top = "; ".join(f"{e.title} ({e.date})" for e in self.events[:max_items])
+            return f"From your history, closest to {self.query!r}: {top}."
         counts = self.category_counts()
         n = len(self.events)
         mix = ", ".join(f"{c} {k / n:.0%}" for c, k in list(counts.items())[:4])
         recent = "; ".join(f"{e.title} ({e.date})" for e in self.events[-max_items:][::-1])
-        return (f"User {self.user_id}: {n} of {self.total_events} events from {self.events[0].date} to "
-                f"{self.events[-1].date}; categories {mix}; most recent: {recent}.")
+        span = f"your {n} most recent picks" if n < self.total_events else f"all {n} of your picks"
+        return (f"In {span}, from {self.events[0].date} to {self.events[-1].date}, you went for {mix}; "
+                f"latest: {recent}.")
 
     @property
     def evidence(self) -> list[Evidence]:

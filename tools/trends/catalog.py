@@ -51,13 +51,16 @@ class TrendingEntry(BaseModel):
     history: list[float] = Field(default_factory=list)
 
     def summary(self, recent_label: str, as_of_date: str) -> str:
-        name = f"'{self.title}'" if self.kind == "item" and self.title else self.key
-        verb = {"emerging": "appeared and reached", "rising": "rose from {ref} to", "fading": "fell from {ref} to",
-                "dormant": "fell from {ref} to", "stable": "held at {ref} →"}[self.label].format(
-                    ref=_p(self.reference_share))
-        return (f"{name} {verb} {_p(self.recent_share)} of all interactions in the last {recent_label} "
-                f"(to {as_of_date}, {self.recent_count:.0f} interactions); forecast "
-                f"{_p(self.forecast_low)}–{_p(self.forecast_high)} for the next {recent_label}.")
+        """What everyone is doing, in plain words (counts and shares; the model's scores stay in numbers)."""
+        name = self.title if self.kind == "item" and self.title else self.key
+        now = f"{_p(self.recent_share)} of everyone's picks in the last {recent_label} (to {as_of_date})"
+        if self.label == "emerging":
+            return f"{name} is newly popular: {now}."
+        if self.label == "rising":
+            return f"More and more people pick {name}: {now}, up from {_p(self.reference_share)} before."
+        if self.label in ("fading", "dormant"):
+            return f"Fewer people pick {name} lately: {now}, down from {_p(self.reference_share)} before."
+        return f"{name} holds steady: {now}, against {_p(self.reference_share)} before."
 
 
 class CatalogTrends(BaseModel):

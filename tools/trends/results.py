@@ -115,21 +115,22 @@ class CategoryTrend(BaseModel):
         return evidence_id("trend", self.category)
 
     def summary(self) -> str:
+        """The trend in plain words, to the person: where the interest was, where it is, what to expect."""
         f = self.forecast
-        fc = f"forecast {pct_range(f.window_lower, f.window_upper)} for the next {self.recent_label}"
-        ref = pct(self.reference_share)
-        when = f" (before {self.since})" if self.since and self.change is not None else ""
-        rec = f"{pct(self.recent_share)} of your last {self.recent_label} (to {self.recent_end})"
         c = self.category
+        ref = pct(self.reference_share)
+        when = f" before {self.since}" if self.since and self.change is not None else " before"
+        now = f"{pct(self.recent_share)} in your last {self.recent_label} (to {self.recent_end})"
+        ahead = f"expect {pct_range(f.window_lower, f.window_upper)} over the next {self.recent_label}"
         if self.label == "emerging":
-            return f"{c} is emerging: from {ref}{when} to {rec}; {fc}."
+            return f"{c} is new for you and growing: {ref} of your picks{when}, {now}; {ahead}."
         if self.label == "rising":
-            return f"{c} rose from {ref}{when} to {rec}; {fc}."
+            return f"Your interest in {c} is growing: {ref} of your picks{when}, {now}; {ahead}."
         if self.label == "fading":
-            return f"{c} fell from {ref}{when} to {rec}; {fc}."
+            return f"Your interest in {c} is fading: {ref} of your picks{when}, {now}; {ahead}."
         if self.label == "dormant":
-            return f"{c} went dormant: from {ref}{when} to {rec}; {fc}."
-        return f"{c} is stable: {rec}, against {ref} before; {fc}."
+            return f"You have stopped picking {c}: {ref} of your picks{when}, {now}; {ahead}."
+        return f"Your interest in {c} is steady: {now}, against {ref} before; {ahead}."
 
     def as_evidence(self) -> Evidence:
         f = self.forecast
@@ -193,14 +194,14 @@ class UserTrends(BaseModel):
 
     def summary(self, max_lines: int = 6) -> str:
         if not self.ok:
-            return f"Trends for user {self.user_id}: insufficient history ({self.reason})."
+            return f"Not enough history yet to see how your interests move ({self.reason})."
         moving = [c for c in self.categories if c.label != "stable"]
         steady = [c for c in self.categories if c.label == "stable"]
-        head = (f"Trends for user {self.user_id} over {self.n_events} events ({self.first_date} to {self.last_date}, "
-                f"buckets of {self.bucket_label}):")
+        head = f"How your interests moved over your {self.n_events} picks from {self.first_date} to {self.last_date}:"
         lines = [head] + [f"- {c.summary()}" for c in (moving + steady)[:max_lines]]
         for s in self.switches:
-            lines.append(f"- Switch on {s.date}: {', '.join(s.from_categories)} → {', '.join(s.to_categories)}.")
+            lines.append(f"- Around {s.date} you switched from {', '.join(s.from_categories)} to "
+                         f"{', '.join(s.to_categories)}.")
         return "\n".join(lines)
 
     @property

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from evorec.tools import wording_for
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 STATIC = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
@@ -14,8 +16,14 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def index() -> FileResponse:
-    return FileResponse(WEB_DIR / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
+def index(request: Request) -> HTMLResponse:
+    """The page, in the catalog's words (films and genres, products and categories, ...)."""
+    settings = request.app.state.settings
+    w = wording_for(settings.dataset, settings)
+    html = (WEB_DIR / "index.html").read_text(encoding="utf-8")
+    for key, value in (("%NOUN%", w.noun), ("%PLURAL%", w.plural), ("%CATEGORY%", w.category)):
+        html = html.replace(key, value)
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/{name}")

@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
         """Run the whole pipeline on the synthetic dataset with planted interest drift, then serve it."""
         from evorec.serving.cli.output import render_answer
         from evorec.serving.cli.runtime import agent_runtime, settings_for
+        from evorec.serving.llm.launcher import local_llm
         from evorec.tools import Constraints, PrepareOptions, is_prepared, plot_user_trends, prepare
 
         settings = settings_for(llm, "synthetic")
@@ -65,29 +66,38 @@ def register(app: typer.Typer) -> None:
 
         showcase = _showcase_users(settings, users)
         out.mkdir(parents=True, exist_ok=True)
-        with agent_runtime(settings) as (svc, llm_desc):
-            toolbox = svc.toolbox
-            for uid, story in showcase:
-                console.print(Rule(f"2 · user {uid} (planted {story})"))
-                trends = toolbox.detect_trends(uid)
-                console.print(trends.summary(), highlight=False)
-                png = plot_user_trends(trends, out / f"interests_user_{uid}.png")
-                console.print(f"interest-evolution chart: {png}")
-                rec = svc.recommend(uid, Constraints(k=5), explain=True, use_llm=False)
+        # One LLM for the whole demo: started here, used by the chat turn below AND by the page served at the
+        # end (the server is told its URL), stopped when the server stops. Without one, the page says so.
+        with local_llm(settings) as endpoint:
+            run_settings = settings if endpoint is None else settings.with_overrides(
+                llm="endpoint", llm_url=endpoint.base_url, llm_model=endpoint.model)
+            with agent_runtime(run_settings) as (svc, llm_desc):
+                toolbox = svc.toolbox
+                for uid, story in showcase:
+                    console.print(Rule(f"2 · user {uid} (planted {story})"))
+                    trends = toolbox.detect_trends(uid)
+                    console.print(trends.summary(), highlight=False)
+                    png = plot_user_trends(trends, out / f"interests_user_{uid}.png")
+                    console.print(f"interest-evolution chart: {png}")
+                    rec = svc.recommend(uid, Constraints(k=5), explain=True, use_llm=False)
+                    render_answer(rec)
+                uid = showcase[0][0]
+                console.print(Rule(f"3 · chat as user {uid} — LLM: {llm_desc}"))
+                console.print(f"[bold]you:[/bold] {QUESTION}", highlight=False)
+                rec = svc.ask(uid, QUESTION, Constraints(k=5))
+                if rec.message:
+                    console.print(rec.message, highlight=False)
                 render_answer(rec)
-            uid = showcase[0][0]
-            console.print(Rule(f"3 · chat as user {uid} — LLM: {llm_desc}"))
-            console.print(f"[bold]you:[/bold] {QUESTION}", highlight=False)
-            rec = svc.ask(uid, QUESTION, Constraints(k=5))
-            if rec.message:
-                console.print(rec.message, highlight=False)
-            render_answer(rec)
-            flags = f"degraded ({rec.degraded_reason})" if rec.degraded else f"{rec.llm_calls} LLM call(s)"
-            console.print(f"[dim]{flags}; dropped by the grounding validator: {rec.dropped or 'nothing'}[/dim]")
+                flags = f"degraded ({rec.degraded_reason})" if rec.degraded else f"{rec.llm_calls} LLM call(s)"
+                console.print(f"[dim]{flags}; dropped by the grounding validator: {rec.dropped or 'nothing'}[/dim]")
 
-        if serve:
-            from evorec.serving.api.server import serve as run_server
+            if serve:
+                from evorec.serving.api.server import serve as run_server
 
-            console.print(Rule("4 · serving"))
-            console.print("Ctrl-C stops the server.")
-            run_server(settings, settings.host, port or settings.port, say=lambda m: console.print(m, highlight=False))
+                console.print(Rule("4 · serving"))
+                console.print(f"The page answers with the LLM {llm_desc}." if endpoint is not None else
+                              "No local LLM is installed (`make llm`): the page answers from templates, marked "
+                              "degraded.", highlight=False)
+                console.print("Ctrl-C stops the server.")
+                run_server(run_settings, run_settings.host, port or run_settings.port,
+                           say=lambda m: console.print(m, highlight=False))
