@@ -1,5 +1,9 @@
 """The minimal chat-completions client the agent loop uses, and its OpenAI-protocol implementation.
 
+The wire types are the ``openai`` package's: a reply's tool calls are its
+``ChatCompletionMessageFunctionToolCall`` and its token counts its ``CompletionUsage``; :class:`ChatReply`
+adds only what the protocol lacks (latency, llama.cpp's server-side time split).
+
 The loop depends only on :class:`ChatModel` (one method, ``complete``), so the same loop runs
 against a real OpenAI-compatible server (llama.cpp, vLLM) and against the scripted model the
 unit tests use (:mod:`evorec.agent.scripted`). Every transport failure becomes
@@ -8,12 +12,14 @@ unit tests use (:mod:`evorec.agent.scripted`). Every transport failure becomes
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletionMessageFunctionToolCall as FunctionToolCall
+from openai.types.chat.chat_completion_message_function_tool_call import Function
 from pydantic import BaseModel, Field
 
 from evorec.errors import LLMUnavailableError
@@ -22,40 +28,43 @@ from evorec.settings import Settings
 TokenSink = Callable[[str], None]
 
 
-class ToolCall(BaseModel):
-    id: str
-    name: str
-    arguments: str = Field("{}", description="The raw JSON text the model produced (may be malformed).")
-
-    def parsed_arguments(self) -> dict[str, Any]:
-        """Arguments as a dict; raises ValueError when the model wrote something that is not a JSON object."""
-        raw = self.arguments.strip() or "{}"
-        value = json.loads(raw)
-        if not isinstance(value, dict):
-            raise ValueError(f"arguments must be a JSON object, got {type(value).__name__}")
-        return value
+def function_call(call_id: str, name: str, arguments: str) -> FunctionToolCall:
+    """A tool call as the ``openai`` package types it; ``arguments`` is the raw JSON text the model wrote."""
+    return FunctionToolCall(id=call_id, type="function", function=Function(name=name, arguments=arguments or "{}"))
 
 
 class ChatReply(BaseModel):
+    """One completion: the assistant's content and tool calls, and what it cost."""
+
     content: str | None = None
-    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_calls: list[FunctionToolCall] = Field(default_factory=list)
     finish_reason: str | None = None
+    usage: CompletionUsage | None = None
     latency_ms: float = 0.0
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cached_tokens: int | None = Field(None, description="Prompt tokens the server reused from its KV cache.")
     prefill_ms: float | None = Field(None, description="Server-side prompt time (llama.cpp ``timings``), if sent.")
     generation_ms: float | None = Field(None, description="Server-side generation time, if sent.")
 
+    @property
+    def prompt_tokens(self) -> int | None:
+        return self.usage.prompt_tokens if self.usage is not None else None
 
-def _usage_fields(usage: Any, timings: Any) -> dict[str, Any]:
-    """Token counts from OpenAI ``usage`` and, when the server sends llama.cpp's ``timings``, the time split."""
-    details = getattr(usage, "prompt_tokens_details", None)
-    cached = details.get("cached_tokens") if isinstance(details, dict) else getattr(details, "cached_tokens", None)
+    @property
+    def completion_tokens(self) -> int | None:
+        return self.usage.completion_tokens if self.usage is not None else None
+
+    @property
+    def cached_tokens(self) -> int | None:
+        """Prompt tokens the server reused from its KV cache, when it says."""
+        details: Any = self.usage.prompt_tokens_details if self.usage is not None else None
+        if isinstance(details, dict):  # a server's usage the client could not type (kept as sent)
+            return details.get("cached_tokens")
+        return details.cached_tokens if details is not None else None
+
+
+def _timing_fields(timings: Any) -> dict[str, Any]:
+    """The server-side time split, when the server sends llama.cpp's ``timings`` beside the OpenAI fields."""
     t = timings if isinstance(timings, dict) else {}
-    return {"prompt_tokens": getattr(usage, "prompt_tokens", None),
-            "completion_tokens": getattr(usage, "completion_tokens", None), "cached_tokens": cached,
-            "prefill_ms": t.get("prompt_ms"), "generation_ms": t.get("predicted_ms")}
+    return {"prefill_ms": t.get("prompt_ms"), "generation_ms": t.get("predicted_ms")}
 
 
 @dataclass(frozen=True)
@@ -155,10 +164,10 @@ class OpenAIChatModel:
         resp = self._client.chat.completions.create(**kwargs)
         choice = resp.choices[0]
         msg = choice.message
-        calls = [ToolCall(id=tc.id or f"call_{i}", name=tc.function.name, arguments=tc.function.arguments or "{}")
-                 for i, tc in enumerate(msg.tool_calls or [])]
-        return ChatReply(content=msg.content, tool_calls=calls, finish_reason=choice.finish_reason,
-                         **_usage_fields(resp.usage, (resp.model_extra or {}).get("timings")))
+        calls = [function_call(tc.id or f"call_{i}", tc.function.name, tc.function.arguments)
+                 for i, tc in enumerate(msg.tool_calls or []) if isinstance(tc, FunctionToolCall)]
+        return ChatReply(content=msg.content, tool_calls=calls, finish_reason=choice.finish_reason, usage=resp.usage,
+                         **_timing_fields((resp.model_extra or {}).get("timings")))
 
     def _stream(self, kwargs: dict[str, Any], on_token: TokenSink) -> ChatReply:
         # httpx's timeout bounds each read, and a stream that keeps trickling never trips it: bound the total too
@@ -195,10 +204,10 @@ class OpenAIChatModel:
                 if tc.function and tc.function.arguments:
                     slot["arguments"] += tc.function.arguments
             finish = choice.finish_reason or finish
-        tool_calls = [ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"] or "{}")
+        tool_calls = [function_call(c["id"] or f"call_{i}", c["name"], c["arguments"])
                       for i, c in sorted(calls.items())]
-        return ChatReply(content="".join(parts) or None, tool_calls=tool_calls, finish_reason=finish,
-                         **_usage_fields(usage, timings))
+        return ChatReply(content="".join(parts) or None, tool_calls=tool_calls, finish_reason=finish, usage=usage,
+                         **_timing_fields(timings))
 
 
 def _json_object_format(response_format: dict[str, Any]) -> dict[str, Any]:

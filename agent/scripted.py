@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from evorec.agent.llm import ChatReply, CompleteOptions, ToolCall
+from evorec.agent.llm import ChatReply, CompleteOptions, function_call
 from evorec.errors import LLMUnavailableError
 
 Step = ChatReply | Exception | Callable[["ScriptedRequest"], ChatReply]
@@ -40,7 +40,7 @@ def tool_calls(*calls: tuple[str, dict[str, Any] | str]) -> ChatReply:
     out = []
     for i, (name, args) in enumerate(calls):
         raw = args if isinstance(args, str) else json.dumps(args)
-        out.append(ToolCall(id=f"call_{i}", name=name, arguments=raw))
+        out.append(function_call(f"call_{i}", name, raw))
     return ChatReply(content=None, tool_calls=out, finish_reason="tool_calls")
 
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from evorec.agent.service import AgentService
+from evorec.agent import AgentService
 from evorec.evals.agent_eval import Scenario
 
 console = Console()

@@ -66,7 +66,7 @@ def baseline(home: Path, duration: float, k: int) -> dict:
     import numpy as np
     import torch
 
-    from evorec.agent.service import AgentService
+    from evorec.agent import AgentService
     from evorec.tools.constraints import Constraints
     from evorec.tools.toolbox import Toolbox
 

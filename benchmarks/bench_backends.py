@@ -28,12 +28,12 @@ from typing import Any
 
 import httpx
 
+from evorec.agent import AgentService
 from evorec.agent.llm import ChatReply, OpenAIChatModel
-from evorec.agent.service import AgentService
 from evorec.evals.agent_eval import ScenarioResult, load_scenarios, run_scenario, summarise
 from evorec.serving.llm.launcher import ManagedServer, start_local_server, stop_process, warm_up
 from evorec.serving.llm.model_package import DEFAULT_MODEL, models_dir
-from evorec.serving.llm.vllm import config_from_settings, find_vllm, hf_model_dir, start_vllm
+from evorec.serving.llm.vllm import config_from_settings, cpu_dtype, find_vllm, hf_model_dir, start_vllm
 from evorec.settings import Settings, get_settings
 
 BACKENDS = ("vllm", "llamacpp")
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "created": datetime.now(UTC).isoformat(timespec="seconds"), "command": "python " + " ".join(sys.argv),
         "threads": a.threads, "scenarios": [s.id for s in scenarios], "wall_s": round(wall, 1),
         "load_avg_end": os.getloadavg(), "install": install, "vllm": vinst.model_dump(mode="json") if vinst else None,
-        "vllm_dtype": settings.vllm_dtype or "vLLM default",
+        "vllm_dtype": settings.vllm_dtype or f"auto ({cpu_dtype() or 'the model dtype'} on a CPU host)",
         "backends": {b: {"metrics": summarise(results[b]), "server": figures[b],
                          "turn_latency_s": [round(x / 1000, 2) for r in results[b] for x in r.latency_ms_per_turn],
                          "scenarios": [r.model_dump(mode="json") for r in results[b]]} for b in a.backends},

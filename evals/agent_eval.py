@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from evorec.agent import AgentService
 from evorec.agent.grounding import Grounder
 from evorec.agent.llm_tools import PRE_RUN
 from evorec.agent.person_check import KINDS, PersonIssue, check_text
 from evorec.agent.person_text import REFUSAL, detect_language
-from evorec.agent.service import AgentService, LLMCall, TurnResult
+from evorec.agent.turn_trace import LLMCall, TurnResult
 from evorec.errors import InvalidRequestError
 from evorec.evals.toolbox_double import ToolboxDouble
 from evorec.tools.protocol import ToolboxProtocol

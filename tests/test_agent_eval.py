@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from evorec.agent import AgentService
 from evorec.agent.scripted import ScriptedChatModel, ScriptedRequest, answer, tool_calls
-from evorec.agent.service import AgentService
 from evorec.evals.agent_eval import (
     Scenario,
     leaked_titles,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from evorec.agent.events import MessageStreamer
 from evorec.agent.grounding import AnswerItem, FinalAnswer, Grounder, answer_schema, parse_answer, review
+from evorec.agent.stream_events import MessageStreamer
 from evorec.tools.constraints import Constraints
 from evorec.tools.evidence import Evidence
 from evorec.tools.recommendation import RankedItem

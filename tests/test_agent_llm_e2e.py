@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from evorec.agent import AgentService, TurnResult
 from evorec.agent.grounding import Grounder
 from evorec.agent.llm import OpenAIChatModel
 from evorec.agent.llm_tools import LLM_TOOLS
-from evorec.agent.service import AgentService, TurnResult
 from evorec.agent.tool_calls import tool_specs
 from evorec.evals.toolbox_double import ToolboxDouble
 from evorec.prompts import load_prompt

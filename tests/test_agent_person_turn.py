@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from evorec.agent import AgentService
 from evorec.agent.person_text import REFUSAL
 from evorec.agent.scripted import ScriptedChatModel, ScriptedRequest, answer, tool_calls
-from evorec.agent.service import AgentService
 from evorec.evals.toolbox_double import ToolboxDouble
 from evorec.settings import Settings
 

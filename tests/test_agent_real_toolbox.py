@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from evorec.agent import AgentService
 from evorec.agent.grounding import Grounder
 from evorec.agent.scripted import ScriptedChatModel, ScriptedRequest, answer, tool_calls
-from evorec.agent.service import AgentService
 from evorec.settings import Settings
 from evorec.tools.data.schema import Dataset
 

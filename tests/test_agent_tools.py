@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from evorec.agent import llm_tools
+from evorec.agent import AgentService, llm_tools
 from evorec.agent.llm_tools import LLM_TOOLS, PRE_RUN, TOOLS
 from evorec.agent.scripted import ScriptedChatModel, ScriptedRequest, answer, tool_calls
-from evorec.agent.service import AgentService
 from evorec.agent.tool_calls import UserBoundTools, tool_specs
 from evorec.evals.toolbox_double import ToolboxDouble
 from evorec.prompts import load_prompt

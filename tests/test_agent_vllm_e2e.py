@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from test_agent_llm_e2e import assert_shipped_answer_is_true, describe
 
+from evorec.agent import AgentService
 from evorec.agent.llm import OpenAIChatModel
 from evorec.agent.llm_tools import LLM_TOOLS
-from evorec.agent.service import AgentService
 from evorec.agent.tool_calls import tool_specs
 from evorec.evals.toolbox_double import ToolboxDouble
 from evorec.prompts import load_prompt

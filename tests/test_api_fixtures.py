@@ -47,7 +47,7 @@ def build_services(root: Path) -> Engines:
     generated data, ingested store, trained forecaster (2 epochs), fitted fusion ranker."""
     with _lock:
         if "services" not in _built:
-            from evorec.agent.service import AgentService
+            from evorec.agent import AgentService
             from evorec.tools.toolbox import Toolbox
 
             settings = api_settings(root / "home")

@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from harness.live_server import free_port
 from test_api_fixtures import known_users, uvicorn_server
 
+from evorec.agent import AgentService
 from evorec.agent.llm import OpenAIChatModel
-from evorec.agent.service import AgentService
 from evorec.serving.api import create_app
 from evorec.serving.api.engines import Engines
 

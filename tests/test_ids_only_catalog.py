@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evorec.agent.service import AgentService
+from evorec.agent import AgentService
 from evorec.settings import Settings
 from evorec.tools.data.loader import load_dataset
 from evorec.tools.data.schema import Dataset

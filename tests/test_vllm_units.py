@@ -49,6 +49,7 @@ def test_cpu_command_has_what_the_agent_relies_on() -> None:
     joined = " ".join(cmd)
     assert cmd[:3] == ["/v/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
     for flag in ("--enable-auto-tool-choice --tool-call-parser hermes", "--enable-prompt-tokens-details",
+                 "--tool-strict-level parameter",
                  "--enable-prefix-caching", "--served-model-name qwen", "--max-model-len 8192", "--max-num-seqs 4",
                  "--dtype bfloat16", "--port 8123"):
         assert flag in joined, flag

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from evorec.settings import Settings
 
 if TYPE_CHECKING:
-    from evorec.agent.service import AgentService
+    from evorec.agent import AgentService
     from evorec.tools import Toolbox
 
 log = logging.getLogger("evorec.api")
@@ -49,7 +49,7 @@ class Engines:
         if self._agent is None:
             with self._lock:
                 if self._agent is None:
-                    from evorec.agent.service import AgentService
+                    from evorec.agent import AgentService
 
                     self._agent = AgentService(self.toolbox, self.settings, llm=self._llm)
         return self._agent
@@ -81,7 +81,7 @@ class Engines:
 
     def reload(self) -> None:
         """Reopen the engines (after a retrain wrote new artifacts); requests in flight keep the old ones."""
-        from evorec.agent.service import AgentService
+        from evorec.agent import AgentService
         from evorec.tools import Toolbox
 
         with self._lock:

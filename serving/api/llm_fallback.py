@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from evorec.agent.answer import Recommendations
+from evorec.agent import Recommendations
 from evorec.errors import LLMUnavailableError
 from evorec.serving.api.engines import Engines
 from evorec.tools import Constraints

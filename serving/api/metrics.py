@@ -22,7 +22,7 @@ ENDPOINTS = frozenset({"recommend", "chat", "openai"})
 
 def tool_label(name: str) -> str:
     """A tool name as a metric label: the agent's own tools by name, anything a model invented is "other"."""
-    from evorec.agent.llm_tools import TOOLS
+    from evorec.agent import TOOLS
 
     return name if name in TOOLS else "other"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evorec.agent.answer import Recommendations
+from evorec.agent import Recommendations
 
 
 def answer_text(answer: Recommendations) -> str:

@@ -14,9 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from evorec.agent.answer import Recommendations
-from evorec.agent.cancel import TurnCancelled, cancelled
-from evorec.agent.events import AgentEvent
+from evorec.agent import AgentEvent, Recommendations, TurnCancelled, cancelled
 from evorec.errors import EvorecError, LLMUnavailableError
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.llm_fallback import plan_first

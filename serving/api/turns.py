@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 
-from evorec.agent.cancel import TurnCancelled, cancel_scope
+from evorec.agent import TurnCancelled, cancel_scope
 from evorec.serving.api.metrics import ApiMetrics
 
 log = logging.getLogger("evorec.api")

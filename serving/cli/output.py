@@ -12,9 +12,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from evorec.agent.answer import Recommendations
-from evorec.agent.events import AgentEvent
-from evorec.agent.service import describe_constraints
+from evorec.agent import AgentEvent, Recommendations, describe_constraints
 
 R = TypeVar("R", bound=BaseModel)
 

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from evorec.agent.llm import OpenAIChatModel
-from evorec.agent.service import AgentService
+from evorec.agent import AgentService, OpenAIChatModel
 from evorec.errors import LLMUnavailableError
 from evorec.serving.llm.launcher import LLMEndpoint
 from evorec.settings import Settings, get_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path
 
-from evorec.agent.sessions import Session
+from evorec.agent import Session
 from evorec.errors import NotFoundError
 from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_services

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evorec.agent.service import describe_constraints
+from evorec.agent import describe_constraints
 from evorec.serving.cli.output import console, print_event, render_answer
 from evorec.serving.cli.runtime import DatasetOpt, LlmOpt, agent_runtime, settings_for
 

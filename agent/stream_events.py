@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from evorec.agent.answer import Recommendations
+from evorec.agent.recommendations import Recommendations
 
 
 class AgentEvent(BaseModel):
@@ -26,6 +27,9 @@ class AgentEvent(BaseModel):
     def sse(self) -> str:
         """One Server-Sent-Events frame."""
         return f"event: {self.type}\ndata: {self.model_dump_json(exclude_none=True)}\n\n"
+
+
+Emit = Callable[[AgentEvent], None]  # where a turn sends its events as they happen
 
 
 _MESSAGE_START = re.compile(r'"message"\s*:\s*"')

@@ -1,0 +1,99 @@
+"""The texts a turn writes without the LLM: evidence-built rationales, the interest summary, the answer's
+message, the pre-run facts the answer call is shown, and the constraints in a line (person-facing wording in
+:mod:`evorec.agent.person_text`)."""
+
+from __future__ import annotations
+
+from evorec.agent.person_text import template_message as person_message
+from evorec.agent.person_text import template_rationale as person_rationale
+from evorec.agent.person_text import template_summary as person_summary
+from evorec.agent.recommendations import Rationale, RecommendedItem
+from evorec.agent.tool_summaries import clip
+from evorec.agent.turn_trace import TurnTrace
+from evorec.tools.constraints import Constraints
+from evorec.tools.evidence import Evidence
+from evorec.tools.recommendation import RankedItem, RankedList
+from evorec.tools.wording import GENERIC, CatalogWording, Lang
+
+DEFAULT_QUESTION = "What should I watch next, and why?"
+DEFAULT_QUESTIONS = {"en": "What would you recommend for me next, and why?", "zh": "接下来推荐我什么？为什么？"}
+LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
+TERMINAL = ".!?。！？…)）\"”"
+# characters per pre-run fact and trends shown in the answer call's facts (prompt evaluation dominates on a CPU)
+FACT_CHARS, TRENDS_SHOWN = 120, 1
+
+
+def finish_sentence(text: str, cap: int, lang: Lang) -> str:
+    """End a sentence the model left without a full stop, unless it stopped at its length cap (then it was
+    cut, and the person check calls it incomplete)."""
+    t = text.strip()
+    if t and t[-1] not in TERMINAL and len(t) < cap - 1:
+        return t + ("。" if lang == "zh" else ".")
+    return t
+
+
+def pre_run_facts(trace: TurnTrace) -> str:
+    """The pre-run tools' findings for the answer call, one clipped line per evidence id: the history
+    summary, the forecast mix, and the trends that move first (stable ones only if nothing moves)."""
+    lines = []
+    for eid in ("ev:history", "ev:forecast:mix"):
+        ev = trace.evidence.get(eid)
+        if ev is not None:
+            lines.append(f"- {eid}: {clip(ev.text, FACT_CHARS)}")
+    order = {"emerging": 0, "rising": 1, "fading": 2, "dormant": 3}
+    trends = [e for e in trace.evidence.values() if e.kind == "trend" and e.id.startswith("ev:trend:")]
+    trends.sort(key=lambda e: min((v for k, v in order.items() if k in e.text.lower()), default=9))
+    lines += [f"- {e.id}: {clip(e.text, FACT_CHARS)}" for e in trends[:TRENDS_SHOWN]]
+    return "\n".join(lines) or "- none (no history, forecast or trends for this user)"
+
+
+def _evidence_for(ranked: RankedList, ids: list[str]) -> list[Evidence]:
+    pool = ranked.evidence_by_id()
+    return [pool[e] for e in ids if e in pool]
+
+
+def recommended_item(rank: int, it: RankedItem, ranked: RankedList, rationale: Rationale) -> RecommendedItem:
+    """A ranked item as the answer shows it, with its rationale and every evidence record either cites."""
+    ids = list(dict.fromkeys([*rationale.evidence_ids, *it.evidence_ids]))
+    return RecommendedItem(rank=rank, item_id=it.item_id, title=it.title, categories=it.categories, year=it.year,
+                           score=it.score, sources=it.sources, rationale=rationale,
+                           evidence=_evidence_for(ranked, ids))
+
+
+def template_rationale(it: RankedItem, ranked: RankedList, lang: Lang = "en") -> Rationale:
+    """The item's evidence-built rationale, in the request's language (``tools/ranking/explain.py``)."""
+    return Rationale(text=person_rationale(it, ranked.evidence_by_id(), lang), evidence_ids=list(it.evidence_ids),
+                     source="template")
+
+
+def template_item(rank: int, it: RankedItem, ranked: RankedList, lang: Lang = "en") -> RecommendedItem:
+    return recommended_item(rank, it, ranked, template_rationale(it, ranked, lang))
+
+
+def template_summary(trace: TurnTrace, wording: CatalogWording = GENERIC) -> str:
+    """Where the person's interests are heading: the forecast mix and the trends that move most."""
+    return person_summary(trace.evidence, trace.lang, wording)
+
+
+def describe_constraints(c: Constraints) -> str:
+    """The constraints in one line, for the model and the terminal (``k=5, no Horror, unseen only``)."""
+    bits = []
+    if c.include_categories:
+        bits.append("only " + "/".join(c.include_categories))
+    if c.exclude_categories:
+        bits.append("no " + "/".join(c.exclude_categories))
+    if c.year_min is not None or c.year_max is not None:
+        bits.append(f"years {c.year_min if c.year_min is not None else '…'}–"
+                    f"{c.year_max if c.year_max is not None else '…'}")
+    if c.exclude_seen:
+        bits.append("unseen only")
+    if c.exclude_items:
+        bits.append(f"{len(c.exclude_items)} items blocked")
+    bits.append(f"k={c.k}")
+    return ", ".join(bits)
+
+
+def template_message(items: list[RecommendedItem], c: Constraints, ranked: RankedList, lang: Lang = "en",
+                     wording: CatalogWording = GENERIC) -> str:
+    """One sentence answering with the picks, in the person's language and the catalog's words."""
+    return person_message([i.title for i in items], c, ranked.cold_start, lang, wording)
