@@ -19,10 +19,7 @@ from test_agent_llm_e2e import assert_shipped_answer_is_true, describe
 
 from evorec.agent import AgentService
 from evorec.agent.llm import OpenAIChatModel
-from evorec.agent.llm_tools import LLM_TOOLS
-from evorec.agent.tool_calls import tool_specs
 from evorec.evals.toolbox_double import ToolboxDouble
-from evorec.prompts import load_prompt
 from evorec.serving.llm.launcher import LLMEndpoint, warm_up
 from evorec.settings import Settings
 
@@ -30,18 +27,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 CALL_TIMEOUT_S = 300  # a slow call on a loaded CI box must not turn into a (legitimate) degraded answer
 
 
-@pytest.fixture(scope="module")
-def warm_endpoint(vllm_endpoint: LLMEndpoint) -> LLMEndpoint:
-    assert warm_up(vllm_endpoint, load_prompt("agent_system").strip(), tool_specs(LLM_TOOLS)) > 300
-    return vllm_endpoint
-
-
 @pytest.fixture
-def service(warm_endpoint: LLMEndpoint, tmp_path: Path) -> AgentService:
-    llm = OpenAIChatModel(warm_endpoint.base_url, warm_endpoint.model, timeout_s=CALL_TIMEOUT_S)
+def service(vllm_endpoint: LLMEndpoint, tmp_path: Path) -> AgentService:
+    llm = OpenAIChatModel(vllm_endpoint.base_url, vllm_endpoint.model, timeout_s=CALL_TIMEOUT_S)
     # no turn budget: on a loaded CI box a repair round must still run rather than fall back
-    return AgentService(ToolboxDouble(), Settings(home=tmp_path / "home"), llm=llm, llm_max_items=3,
-                        turn_budget_s=None)
+    svc = AgentService(ToolboxDouble(), Settings(home=tmp_path / "home"), llm=llm, llm_max_items=3,
+                       turn_budget_s=None)
+    # the service's own system prompt + tools (its catalog's categories, its filters), evaluated once up front
+    assert warm_up(vllm_endpoint, *svc.llm_prefix()) > 300
+    return svc
 
 
 @pytest.mark.timeout(1800)
