@@ -1,0 +1,59 @@
+"""Serving talks to the agent and the tools only through their facades (``evorec.agent``, ``evorec.tools``), so
+their modules can be split and renamed without touching the API or the CLI; every name a facade lists resolves."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SERVING = Path(__file__).resolve().parents[1] / "serving"
+FACADES = ["evorec.agent", "evorec.tools"]
+
+
+def internal_imports(path: Path, facade: str) -> list[tuple[int, str]]:
+    """(line, module) of every import of a ``facade`` submodule in ``path``, at any depth (lazy imports included)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+            [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        found += [(node.lineno, m) for m in modules if m.startswith(facade + ".")]
+    return found
+
+
+@pytest.mark.parametrize("facade", FACADES)
+def test_serving_imports_only_the_facade(facade: str) -> None:
+    files = sorted(SERVING.rglob("*.py"))
+    assert len(files) > 30
+    offending = [f"{p.relative_to(SERVING.parent)}:{line} imports {m}" for p in files
+                 for line, m in internal_imports(p, facade)]
+    assert not offending, f"import these from {facade} (add the name to its facade if it is missing):\n" + \
+        "\n".join(offending)
+
+
+def test_the_check_catches_a_lazy_internal_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from evorec.tools.store.history import HistoryStore\n    import evorec.tools.store\n"
+                   "    from evorec.agent.turn import run_turn\n")
+    assert internal_imports(bad, "evorec.tools") == [(2, "evorec.tools.store.history"), (3, "evorec.tools.store")]
+    assert internal_imports(bad, "evorec.agent") == [(4, "evorec.agent.turn")]
+
+
+def _facade_names() -> list[tuple[str, str]]:
+    return [(f, n) for f in FACADES for n in importlib.import_module(f).__all__]
+
+
+@pytest.mark.parametrize(("facade", "name"), _facade_names())
+def test_every_facade_name_resolves(facade: str, name: str) -> None:
+    assert getattr(importlib.import_module(facade), name) is not None
+
+
+@pytest.mark.parametrize("facade", FACADES)
+def test_facade_lists_what_it_exports(facade: str) -> None:
+    module: ModuleType = importlib.import_module(facade)
+    assert sorted(module.__all__) == sorted(module._EXPORTS)
+    with pytest.raises(AttributeError):
+        _ = module.NoSuchThing
