@@ -1,7 +1,7 @@
 """The orchestrator: LLM client, tool-calling loop, answer schema, grounding, plan-first executor.
 
 This package's namespace is the agent's PUBLIC FACADE: serving (API, CLI) imports from ``evorec.agent``
-only, never from a submodule (``tests/test_agent_facade.py`` fails on one). Names load on first use
+only, never from a submodule (``tests/test_serving_facades.py`` fails on one). Names load on first use
 (PEP 562), so importing one does not import the whole agent.
 """
 

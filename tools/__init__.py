@@ -1,7 +1,7 @@
 """Everything the agent can call, and the engines behind it. Never imports agent or serving.
 
 This package's namespace is the tools' PUBLIC FACADE: serving (API, CLI) imports from ``evorec.tools`` only,
-never from a submodule (``tests/test_serving_imports.py`` fails on one). It holds the :class:`Toolbox` and its
+never from a submodule (``tests/test_serving_facades.py`` fails on one). It holds the :class:`Toolbox` and its
 result types, the training pipeline, dataset loading, and the few store and model entry points the CLI's data
 commands need. Names load on first use (PEP 562), so importing one does not import chroma or torch.
 """
@@ -114,7 +114,7 @@ __all__ = [
     "synthetic_dir",
     "wording_for",
     "write_store_delta",
-]  # = the keys of _EXPORTS (tests/test_serving_imports.py)
+]  # = the keys of _EXPORTS (tests/test_serving_facades.py)
 
 
 def __getattr__(name: str) -> Any:
