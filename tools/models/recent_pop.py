@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from evorec.tools.data.sequences import History, SequenceData
 from evorec.tools.models import register
 from evorec.tools.models.base import FitReport, Recommender, ValidationSet
-from evorec.tools.models.pop import timed_report, validation_ndcg10
+from evorec.tools.models.pop import batched_validation_ndcg10, timed_report
 
 DAY = 86_400
 HALF_LIFE_GRID_DAYS: tuple[float, ...] = (1, 3, 7, 14, 30, 60, 120, 240, 480, math.inf)
@@ -68,20 +68,20 @@ class RecentPop(Recommender):
             best_hl = math.inf
             for hl in self.cfg.grid_days:
                 self.half_life_days = hl
-                ndcg = validation_ndcg10(self.full_sort_predict(valid.histories), valid)
+                ndcg = batched_validation_ndcg10(self.full_sort_predict, valid)
                 # -1 stands for "no decay" (JSON has no infinity)
                 history.append({"half_life_days": hl if math.isfinite(hl) else -1.0, "valid_ndcg10": ndcg})
                 if best is None or ndcg > best:
                     best, best_hl = ndcg, hl
             self.half_life_days = best_hl
         elif valid is not None and len(valid.targets):
-            best = validation_ndcg10(self.full_sort_predict(valid.histories), valid)
+            best = batched_validation_ndcg10(self.full_sort_predict, valid)
         return timed_report(self.name, start, history, best)
 
-    def _decayed_at(self, query_buckets: np.ndarray) -> dict[int, np.ndarray]:
-        """Decayed counts for each distinct query bucket, in one pass over the time-sorted events."""
+    def _decayed_at(self, query_buckets: np.ndarray, out: np.ndarray) -> None:
+        """``out[r] = log(decayed counts at query_buckets[r])``, in one pass over the time-sorted events; only the
+        running state and ``out`` are held (no copy per distinct query bucket)."""
         lam = 0.0 if math.isinf(self.half_life_days) else math.log(2) * self._bucket_s / (self.half_life_days * DAY)
-        out: dict[int, np.ndarray] = {}
         state = np.zeros(self._n_items + 1, dtype=np.float64)
         cur, pos = None, 0
         for q in np.unique(query_buckets):
@@ -95,16 +95,14 @@ class RecentPop(Recommender):
                 np.add.at(state, self._ev_item[pos:hi], w)
                 pos = hi
             cur = q
-            out[q] = state.copy()
-        return out
+            out[query_buckets == q] = np.log(state + 1e-300)
 
     def full_sort_predict(self, histories: list[History]) -> np.ndarray:
         if not self._n_items:
             raise RuntimeError("recent_pop is not fitted")
         qb = np.array([int(self._bucket(h.times[-1])) if len(h) else self._end_bucket for h in histories],
                       dtype=np.int64)
-        table = self._decayed_at(qb) if len(histories) else {}
         scores = np.empty((len(histories), self._n_items + 1), dtype=np.float32)
-        for r, q in enumerate(qb):
-            scores[r] = np.log(table[int(q)] + 1e-300)
+        if len(histories):
+            self._decayed_at(qb, scores)
         return scores
