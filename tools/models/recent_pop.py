@@ -31,6 +31,15 @@ class RecentPopConfig(BaseModel):
     max_buckets: int = Field(4000, ge=10, description="Coarsest time grid: span / max_buckets, at least a day.")
 
 
+def by_request_time(valid: ValidationSet) -> ValidationSet:
+    """The validation cases ordered by their request time: each scoring batch then spans few time buckets (the
+    decayed counts are rebuilt once per distinct bucket in a batch), and the mean NDCG does not depend on order."""
+    last = np.array([int(h.times[-1]) if len(h) else -1 for h in valid.histories], dtype=np.int64)
+    order = np.argsort(last, kind="stable")
+    return ValidationSet(histories=[valid.histories[i] for i in order], targets=np.asarray(valid.targets)[order],
+                         user_ids=[valid.user_ids[i] for i in order] if valid.user_ids else [])
+
+
 @register
 class RecentPop(Recommender):
     name = "recent_pop"
@@ -64,6 +73,8 @@ class RecentPop(Recommender):
         self._end_bucket = int(b.max()) if b.size else 0
         history: list[dict[str, float]] = []
         best: float | None = None
+        if valid is not None and len(valid.targets):
+            valid = by_request_time(valid)
         if self.cfg.half_life_days is None and valid is not None and len(valid.targets):
             best_hl = math.inf
             for hl in self.cfg.grid_days:
