@@ -20,7 +20,8 @@ from pathlib import Path
 from rich.console import Console
 
 from evorec.evals.results import EvalConfig
-from evorec.evals.runner import limit_threads, mix_evaluation
+from evorec.evals.runner import limit_threads, mix_evaluation, text_embeddings
+from evorec.settings import get_settings
 from evorec.tools.data.loader import load_dataset
 from evorec.tools.data.sequences import SequenceData
 
@@ -39,7 +40,10 @@ def main() -> int:
     overrides = {k: json.loads(v) for k, _, v in (s.partition("=") for s in args.set)}
     cfg = EvalConfig(dataset=args.dataset, path=args.path, models=["forecaster"], mix_horizon=args.horizon,
                      seeds=[int(s) for s in args.seeds.split(",")], overrides={"forecaster": overrides})
-    data = SequenceData.from_dataset(load_dataset(args.dataset, path=args.path))
+    ds = load_dataset(args.dataset, path=args.path)
+    data = SequenceData.from_dataset(ds)
+    if ds.has_item_text:  # as ``evorec eval`` does for the forecaster: item text embeddings on
+        data.item_text_emb = text_embeddings(ds, data, get_settings(), Console(stderr=True))
     t0 = time.perf_counter()
     mix = mix_evaluation(data, cfg, progress=False, console=Console(stderr=True))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -48,7 +52,8 @@ def main() -> int:
                                                    "wall_seconds": time.perf_counter() - t0,
                                                    **mix.model_dump()}, indent=2))
     lines = [f"# Interest-mix head on {args.dataset}: next {mix.horizon} events' category mix", "",
-             f"{mix.n_users} users, seeds {mix.seeds}; lower is better. Command: `{command}`", "",
+             f"{mix.n_users} users, seeds {mix.seeds}; item text embeddings: {'yes' if ds.has_item_text else 'no'}; "
+             f"lower is better. Command: `{command}`", "",
              "| method | mean KL | mean JS |", "|---|---:|---:|"]
     for name, m in mix.methods.items():
         lines.append(f"| {name} | {m.kl:.4f} | {m.js:.4f} |")
