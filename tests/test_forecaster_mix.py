@@ -100,3 +100,23 @@ def test_blend_is_chosen_on_calibration_cases_and_beats_each_part() -> None:
         for part in (head, all_time, last):
             assert div(realised, q).mean() < div(realised, part).mean()
     assert MixBlend().apply(head, all_time, last) == pytest.approx(head)  # the identity pool is the head alone
+
+
+def test_gated_mix_head_starts_as_an_even_mixture_and_trains() -> None:
+    import torch
+
+    from evorec.tools.models.forecaster import ForecasterConfig, ForecasterNet
+
+    cat_mh = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)
+    cfg = ForecasterConfig(hidden=8, blocks=1, heads=1, max_len=6, horizon=2, mix_head="gated", use_text=False)
+    net = ForecasterNet(3, cfg, None, category_weights(cat_mh))
+    items = torch.tensor([[1, 1, 1, 2]])
+    hidden = torch.randn(1, 4, 8)
+    q = torch.softmax(net.mix_logits(hidden, items), dim=-1)[0, -1].detach().numpy()
+    recent, total, uniform = np.array([0.5, 0.5, 0]), np.array([0.75, 0.25, 0]), np.full(3, 1 / 3)
+    np.testing.assert_allclose(q, (recent + total + uniform) / 3, atol=1e-4)
+    loss = net.aux_loss(hidden, {"items": items, "mix": torch.tensor([[[0.0, 0.0, 1.0]] * 4]),
+                                 "mix_w": torch.ones(1, 4)})
+    assert loss is not None and torch.isfinite(loss)
+    loss.backward()
+    assert net.mix_gate.weight.grad is not None and float(net.mix_gate.weight.grad.abs().sum()) > 0
