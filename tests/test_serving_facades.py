@@ -57,3 +57,26 @@ def test_facade_lists_what_it_exports(facade: str) -> None:
     assert sorted(module.__all__) == sorted(module._EXPORTS)
     with pytest.raises(AttributeError):
         _ = module.NoSuchThing
+
+
+def test_both_facades_share_one_lazy_export_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PEP 562 code lives once (``evorec.lazy_exports``); a name loads on first use and is then kept."""
+    import sys
+
+    for facade in FACADES:
+        getter = importlib.import_module(facade).__getattr__
+        assert getter.__module__ == "evorec.lazy_exports", facade
+    (tmp_path / "lazy_pkg_probe").mkdir()
+    (tmp_path / "lazy_pkg_probe" / "__init__.py").write_text(
+        "from evorec.lazy_exports import lazy_exports\n"
+        "__getattr__ = lazy_exports(__name__, {'Thing': ('lazy_pkg_probe.heavy', 'Thing')})\n")
+    (tmp_path / "lazy_pkg_probe" / "heavy.py").write_text("class Thing:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("lazy_pkg_probe", "lazy_pkg_probe.heavy"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    pkg = importlib.import_module("lazy_pkg_probe")
+    assert "lazy_pkg_probe.heavy" not in sys.modules  # nothing loads at import
+    thing = pkg.Thing
+    assert "lazy_pkg_probe.heavy" in sys.modules and vars(pkg)["Thing"] is thing  # loaded once, then kept
+    with pytest.raises(AttributeError, match="has no attribute 'Other'"):
+        _ = pkg.Other
