@@ -15,12 +15,12 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from evorec.errors import ArtifactError, EvorecError, InvalidRequestError, NotFoundError
 from evorec.settings import Settings, get_settings
@@ -74,7 +74,7 @@ class Toolbox:
         self.fusion_info = fusion_info
         self._lock = threading.RLock()
         self.trend_service = trend_service(list(index.category_names))
-        self._users: OrderedDict[str, _UserCache] = OrderedDict()
+        self._users: LRUCache[str, _UserCache] = LRUCache(maxsize=USER_CACHE)  # guarded by self._lock
         gen = getattr(store, "generation", None)
         self._generation: int | None = gen() if callable(gen) else None  # store generation the caches match
 
@@ -196,13 +196,9 @@ class Toolbox:
     def _cache(self, user_id: str) -> _UserCache:
         self._sync()
         with self._lock:
-            c = self._users.get(user_id)
+            c = self._users.get(user_id)  # a hit becomes the most recently used
             if c is None:
-                c = self._users[user_id] = _UserCache()
-                while len(self._users) > USER_CACHE:
-                    self._users.popitem(last=False)
-            else:
-                self._users.move_to_end(user_id)
+                c = self._users[user_id] = _UserCache()  # evicts the least recently used beyond USER_CACHE
             return c
 
     def invalidate(self, user_ids: list[str] | set[str] | None = None) -> None:
