@@ -71,7 +71,7 @@ class Toolbox:
         self.forecaster = forecast
         self.index = index
         self.ranker = ranker
-        self.fusion_info = fusion_info
+        self._fusion_info = fusion_info
         self._lock = threading.RLock()
         self.trend_service = trend_service(list(index.category_names))
         self._users: LRUCache[str, _UserCache] = LRUCache(maxsize=USER_CACHE)  # guarded by self._lock
@@ -152,6 +152,11 @@ class Toolbox:
     @property
     def categories(self) -> list[str]:
         return list(self.index.category_names)
+
+    @property
+    def fusion_info(self) -> dict[str, Any]:
+        """The fused ranker as loaded: ``fitted``; its ``kind``, ``created_at``, ``holdout_ndcg10`` (or ``error``)."""
+        return dict(self._fusion_info)
 
     def known_user(self, user_id: str) -> bool:
         return bool(self._history(str(user_id)).known)
@@ -389,6 +394,24 @@ class Toolbox:
 
     def get_item(self, item_id: str) -> ItemHit | None:
         return self.store.get_item(str(item_id))
+
+    def active_users(self, limit: int = 20) -> list[str]:
+        """The ``limit`` most active users of the served dataset, most events first; forgotten users (tombstones,
+        written by any process) left out. Users known only from events added since are not listed."""
+        counts = self.data.interactions["user_id"].value_counts()
+        top = [str(u) for u in counts.index[:limit + 64]]
+        gone = self.store.forgotten(top)
+        if len(top) - len(gone) < min(limit, len(counts)):  # unlikely: many of the most active users forgotten
+            top = [str(u) for u in counts.index]
+            gone = self.store.forgotten(top)
+        return [u for u in top if u not in gone][:limit]
+
+    def write_training_delta(self, path: Path) -> int:
+        """Take the store's difference from the dataset files now and write it to ``path``, for a training run in
+        another process (``PrepareOptions(delta_file=path)``); returns how many added events it holds."""
+        from evorec.tools.training import write_store_delta
+
+        return write_store_delta(self.settings, self.dataset_name, path, self.store)
 
     def add_events(self, events: list[EventIn | dict[str, Any]]) -> IngestReport:
         """Write new events to the store; the touched users' next answers reflect them (no retraining)."""
