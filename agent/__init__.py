@@ -7,8 +7,9 @@ only, never from a submodule (``tests/test_serving_facades.py`` fails on one). N
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evorec.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from evorec.agent.agent_service import AgentService
@@ -44,11 +45,4 @@ __all__ = ["TOOLS", "AgentEvent", "AgentService", "ChatModel", "OpenAIChatModel"
            "describe_constraints"]  # = the keys of _EXPORTS
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module, attr = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

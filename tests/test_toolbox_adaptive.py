@@ -170,3 +170,20 @@ def test_similar_items_by_title_are_grounded_and_constrained(env: tuple[Settings
     assert described.items  # not a title: the closest catalog text anchors it
     with pytest.raises(InvalidRequestError):
         tb.similar_items(user, "  ")
+
+
+def test_active_users_leave_out_the_forgotten_and_the_delta_is_written(env: tuple[Settings, Dataset, Toolbox],
+                                                                       tmp_path: Path) -> None:
+    """The public methods serving uses for ``GET /v1/users`` and the retrain job (runs last: it forgets a user)."""
+    from evorec.tools.forecast.training_data import DataDelta
+
+    _, ds, tb = env
+    ranked = [str(u) for u in ds.interactions["user_id"].value_counts().index]
+    assert tb.active_users(5) == ranked[:5]
+    tb.delete_user(ranked[0])
+    assert tb.active_users(5) == ranked[1:6]
+    path = tmp_path / "inputs" / "job.delta.json"
+    added = tb.write_training_delta(path)
+    delta = DataDelta.model_validate_json(path.read_text())
+    assert delta.dataset == tb.dataset_name and delta.n_added == added
+    assert delta.n_removed >= int((ds.interactions["user_id"].astype(str) == ranked[0]).sum())

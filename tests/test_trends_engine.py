@@ -175,6 +175,17 @@ def test_cache_per_last_event_and_invalidation() -> None:
     assert svc.invalidate("u") == 1 and svc.cache_info()["entries"] == 0
 
 
+def test_cache_evicts_the_least_recently_used_user() -> None:
+    rng = np.random.default_rng(8)
+    evs = _events(rng, 40, 100, _stable)
+    svc = TrendService(cache_size=2)
+    a = svc.user_trends("a", evs)
+    svc.user_trends("b", evs)
+    assert svc.user_trends("a", evs) is a  # a hit: "a" is now the most recently used
+    svc.user_trends("c", evs)  # over the size: "b" goes, not "a"
+    assert sorted(svc.cached_users()) == ["a", "c"] and svc.cache_info()["entries"] == 2
+
+
 def test_warnings_are_never_silenced_globally() -> None:
     before = list(warnings.filters)
     rng = np.random.default_rng(9)

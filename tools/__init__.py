@@ -8,8 +8,9 @@ commands need. Names load on first use (PEP 562), so importing one does not impo
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evorec.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from evorec.tools.constraints import Constraints
@@ -117,11 +118,4 @@ __all__ = [
 ]  # = the keys of _EXPORTS (tests/test_serving_facades.py)
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module, attr = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -15,12 +15,12 @@ import logging
 import re
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from evorec.errors import ArtifactError, EvorecError, InvalidRequestError, NotFoundError
 from evorec.settings import Settings, get_settings
@@ -71,10 +71,10 @@ class Toolbox:
         self.forecaster = forecast
         self.index = index
         self.ranker = ranker
-        self.fusion_info = fusion_info
+        self._fusion_info = fusion_info
         self._lock = threading.RLock()
         self.trend_service = trend_service(list(index.category_names))
-        self._users: OrderedDict[str, _UserCache] = OrderedDict()
+        self._users: LRUCache[str, _UserCache] = LRUCache(maxsize=USER_CACHE)  # guarded by self._lock
         gen = getattr(store, "generation", None)
         self._generation: int | None = gen() if callable(gen) else None  # store generation the caches match
 
@@ -153,6 +153,11 @@ class Toolbox:
     def categories(self) -> list[str]:
         return list(self.index.category_names)
 
+    @property
+    def fusion_info(self) -> dict[str, Any]:
+        """The fused ranker as loaded: ``fitted``; its ``kind``, ``created_at``, ``holdout_ndcg10`` (or ``error``)."""
+        return dict(self._fusion_info)
+
     def known_user(self, user_id: str) -> bool:
         return bool(self._history(str(user_id)).known)
 
@@ -196,13 +201,9 @@ class Toolbox:
     def _cache(self, user_id: str) -> _UserCache:
         self._sync()
         with self._lock:
-            c = self._users.get(user_id)
+            c = self._users.get(user_id)  # a hit becomes the most recently used
             if c is None:
-                c = self._users[user_id] = _UserCache()
-                while len(self._users) > USER_CACHE:
-                    self._users.popitem(last=False)
-            else:
-                self._users.move_to_end(user_id)
+                c = self._users[user_id] = _UserCache()  # evicts the least recently used beyond USER_CACHE
             return c
 
     def invalidate(self, user_ids: list[str] | set[str] | None = None) -> None:
@@ -393,6 +394,24 @@ class Toolbox:
 
     def get_item(self, item_id: str) -> ItemHit | None:
         return self.store.get_item(str(item_id))
+
+    def active_users(self, limit: int = 20) -> list[str]:
+        """The ``limit`` most active users of the served dataset, most events first; forgotten users (tombstones,
+        written by any process) left out. Users known only from events added since are not listed."""
+        counts = self.data.interactions["user_id"].value_counts()
+        top = [str(u) for u in counts.index[:limit + 64]]
+        gone = self.store.forgotten(top)
+        if len(top) - len(gone) < min(limit, len(counts)):  # unlikely: many of the most active users forgotten
+            top = [str(u) for u in counts.index]
+            gone = self.store.forgotten(top)
+        return [u for u in top if u not in gone][:limit]
+
+    def write_training_delta(self, path: Path) -> int:
+        """Take the store's difference from the dataset files now and write it to ``path``, for a training run in
+        another process (``PrepareOptions(delta_file=path)``); returns how many added events it holds."""
+        from evorec.tools.training import write_store_delta
+
+        return write_store_delta(self.settings, self.dataset_name, path, self.store)
 
     def add_events(self, events: list[EventIn | dict[str, Any]]) -> IngestReport:
         """Write new events to the store; the touched users' next answers reflect them (no retraining)."""

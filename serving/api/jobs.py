@@ -57,10 +57,11 @@ class RetrainJobs:
     def _write_delta(self, dataset: str, path: Path) -> int:
         """The store's difference from the dataset files, taken now through this process's store; returns how
         many added events it holds."""
+        if dataset == self.settings.dataset:
+            return self.services.toolbox.write_training_delta(path)
         from evorec.tools import write_store_delta
 
-        store = self.services.toolbox.store if dataset == self.settings.dataset else None
-        return write_store_delta(self.settings, dataset, path, store)
+        return write_store_delta(self.settings, dataset, path)
 
     def _save(self, job: RetrainJob) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

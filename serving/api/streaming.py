@@ -2,8 +2,8 @@
 
 Whatever goes wrong after the response has started (status line already sent), the
 stream ends with one ``error`` event carrying ``{"error": {message, type, code}}``, never
-a broken connection or a traceback; an LLM failure that escapes the agent becomes a
-plan-first ``final``.
+a broken connection or a traceback. LLM trouble never reaches here: the agent's turn answers it
+plan-first (a ``degraded`` final), the one place that decides degradation (:mod:`evorec.agent.turn`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from evorec.agent import AgentEvent, Recommendations, TurnCancelled, cancelled
-from evorec.errors import EvorecError, LLMUnavailableError
+from evorec.agent import AgentEvent, Recommendations, TurnCancelled
+from evorec.errors import EvorecError
 from evorec.serving.api.engines import Engines
-from evorec.serving.api.llm_fallback import plan_first
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.wire.errors import error_body
 
@@ -59,14 +58,6 @@ def chat_turn(services: Engines, metrics: ApiMetrics, endpoint: str, session_id:
             yield _item(ev)
         if agent_error is not None and not final_seen:
             yield _error(500, agent_error.text or "the turn failed", "agent_error")
-    except LLMUnavailableError as e:
-        if final_seen or cancelled():
-            return
-        log.warning("LLM failed mid-stream, answering plan-first: %s", e)
-        session = agent.get_session(session_id)
-        answer = plan_first(services, user_id, session.constraints, e)
-        metrics.observe_answer(endpoint, True, answer.llm_calls, answer.tool_calls)
-        yield _item(AgentEvent(type="final", recommendations=answer))
     except TurnCancelled:
         log.info("turn cancelled (session %s): the client disconnected", session_id)
     except EvorecError as e:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 
 from evorec.tools.data.sequences import History
 from evorec.tools.ranking.index import RankingIndex
@@ -30,8 +30,8 @@ def trends_for_history(user_id: str, history: History, index: RankingIndex) -> A
     return analyse_user(str(user_id), events, index.category_names)
 
 
-_MEMO: OrderedDict[tuple[bytes, bytes, tuple[str, ...]], dict[str, str]] = OrderedDict()
 _MEMO_SIZE = 20_000
+_MEMO: LRUCache[tuple[bytes, bytes, tuple[str, ...]], dict[str, str]] = LRUCache(maxsize=_MEMO_SIZE)
 
 
 def labels_for_history(user_id: str, history: History, index: RankingIndex) -> dict[str, str]:
@@ -43,8 +43,6 @@ def labels_for_history(user_id: str, history: History, index: RankingIndex) -> d
     hit = _MEMO.get(key)
     if hit is None:
         hit = _MEMO[key] = labels_from_trends(trends_for_history(user_id, history, index))
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
     return dict(hit)
 
 

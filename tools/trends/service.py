@@ -8,11 +8,11 @@ though ``invalidate`` drops a user's entries at once, e.g. after ``delete_user``
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
+from cachetools import LRUCache
 from threadpoolctl import threadpool_limits
 
 from evorec.tools.trends.catalog import CatalogTrends, catalog_trends
@@ -36,7 +36,7 @@ class TrendService:
         self.categories = list(categories or [])
         self.config = config or TrendConfig()
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, str, int, int], UserTrends] = OrderedDict()
+        self._cache: LRUCache[tuple[str, str, int, int], UserTrends] = LRUCache(maxsize=cache_size)  # under _lock
         self._lock = threading.Lock()
         self._catalog: dict[tuple[str, tuple], CatalogTrends] = {}
         self.hits = 0
@@ -48,9 +48,8 @@ class TrendService:
         raw = events if isinstance(events, list | tuple) else list(events or [])
         key = (str(user_id), *_last_key(raw))
         with self._lock:
-            hit = self._cache.get(key)
+            hit = self._cache.get(key)  # a hit becomes the most recently used
             if hit is not None:
-                self._cache.move_to_end(key)
                 self.hits += 1
                 return hit
         with threadpool_limits(limits=1):
@@ -59,9 +58,7 @@ class TrendService:
             self.misses += 1
             for k in [k for k in self._cache if k[0] == key[0]]:  # older versions of this user are stale
                 del self._cache[k]
-            self._cache[key] = result
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            self._cache[key] = result  # evicts the least recently used beyond cache_size
         return result
 
     def catalog_trends(self, interactions: pd.DataFrame, items: pd.DataFrame, key: str | None = None,

@@ -12,7 +12,6 @@ from evorec.serving.api.auth import Principal, check_user, require_principal
 from evorec.serving.api.deps import get_metrics, get_services
 from evorec.serving.api.engines import Engines
 from evorec.serving.api.links import RECOMMEND_LINKS
-from evorec.serving.api.llm_fallback import recommend_with_fallback
 from evorec.serving.api.metrics import ApiMetrics
 from evorec.serving.api.protocol import RecommendRequest
 from evorec.serving.api.turns import TurnGate, TurnRun, get_turn_gate
@@ -39,7 +38,8 @@ async def recommend(req: RecommendRequest, request: Request, principal: Principa
     constraints = req.effective_constraints()
 
     def answer_once() -> Recommendations:
-        return recommend_with_fallback(services, req.user_id, constraints, explain=req.explain, use_llm=req.llm)
+        # never raises for LLM trouble: the agent's turn decides degradation (plan-first, ``degraded``)
+        return services.agent.recommend(req.user_id, constraints, explain=req.explain, use_llm=req.llm)
 
     uses_llm = req.llm and req.explain and await run_in_threadpool(lambda: services.agent.llm is not None)
     if uses_llm:

@@ -51,13 +51,7 @@ def list_users(limit: int = Query(20, ge=1, le=500), principal: Principal = Depe
     tb = services.toolbox
     if principal.users is not None:
         return UserList(dataset=tb.dataset_name, users=sorted(principal.users)[:limit])
-    counts = tb.data.interactions["user_id"].value_counts()
-    top = [str(u) for u in counts.index[:limit + 64]]
-    gone = tb.store.forgotten(top) if hasattr(tb.store, "forgotten") else set()  # tombstones: any worker's forget
-    if len(top) - len(gone) < min(limit, len(counts)):  # unlikely: many of the most active users forgotten
-        top = [str(u) for u in counts.index]
-        gone = tb.store.forgotten(top)
-    return UserList(dataset=tb.dataset_name, users=[u for u in top if u not in gone][:limit])
+    return UserList(dataset=tb.dataset_name, users=tb.active_users(limit))
 
 
 @router.get("/v1/users/{user_id}/history", response_model=UserHistory, responses={401: {}, 403: {}, 503: {}})
