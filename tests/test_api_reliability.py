@@ -23,6 +23,7 @@ from test_api_fixtures import make_app, parse_sse, uvicorn_server
 
 from evorec.serving.api.engines import Engines
 from evorec.settings import Settings
+from evorec.tools.store.ids import scoped_id
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -188,7 +189,9 @@ def test_kill_minus_9_during_batch_ingest_then_resend(prepared: tuple[Path, list
     batches = [[{"user_id": crash_users[(b + j) % 4], "item_id": items[(b * 37 + j) % len(items)],
                  "ts": 1_800_000_000 + b * 1000 + j, "event_id": f"crash-{b}-{j}"} for j in range(100)]
                for b in range(30)]
-    expected = {u: sorted(e["event_id"] for batch in batches for e in batch if e["user_id"] == u) for u in crash_users}
+    # the store keeps each client id inside its sender's id space (tools/store/ids.py: scoped_id)
+    expected = {u: sorted(scoped_id(u, e["event_id"]) for batch in batches for e in batch if e["user_id"] == u)
+                for u in crash_users}
 
     acked: list[int] = []
     server = LiveServer(server_env(home), log_path=tmp_path / "server.log").start()
