@@ -183,20 +183,10 @@ def assemble(turn: TurnContext, ranked: RankedList, answer: FinalAnswer, rev: Re
             items.append(template_item(len(items) + 1, cand, ranked, lang))
     summary = answer.interest_summary.strip()
     summary_src: Literal["llm", "template"] = "llm"
-    summary_problems = list(rev.summary_problems)
-    if summary and not summary_problems:
-        summary_problems = [f"{i.kind} {i.detail!r}" for i in person_issues(summary, "summary", trace, turn.user_id)]
-    if summary_problems or not summary:
-        if summary_problems:
-            dropped.append(f"interest_summary replaced by template ({'; '.join(summary_problems)})")
+    if _text_problems(summary, "interest_summary", rev.summary_problems, turn, dropped):
         summary, summary_src = template_summary(trace, turn.wording), "template"
     message = answer.message.strip()
-    message_problems = list(rev.message_problems)
-    if message and not message_problems:
-        message_problems = [f"{i.kind} {i.detail!r}" for i in person_issues(message, "message", trace, turn.user_id)]
-    if message_problems or not message:
-        if message_problems:
-            dropped.append(f"message replaced by template ({'; '.join(message_problems)})")
+    if message_problems := _text_problems(message, "message", rev.message_problems, turn, dropped):
         message = template_message(items, constraints, ranked, lang, turn.wording)
     if not streamed or message_problems:
         turn.emit(AgentEvent(type="token", text=message))
@@ -204,6 +194,20 @@ def assemble(turn: TurnContext, ranked: RankedList, answer: FinalAnswer, rev: Re
                            interest_summary_source=summary_src if summary else None,
                            message=message, constraints=constraints, cold_start=ranked.cold_start,
                            shortfall=ranked.shortfall, dropped=dropped, timings_ms=dict(ranked.timings_ms))
+
+
+def _text_problems(text: str, name: str, review_problems: list[str], turn: TurnContext,
+                   dropped: list[str]) -> list[str]:
+    """Why one of the answer's texts (message, interest_summary) must be replaced by its template: the
+    grounding review's problems, else the person check's; empty text counts as a problem that is not
+    reported (nothing was dropped)."""
+    problems = list(review_problems)
+    if text and not problems:
+        where = "summary" if name == "interest_summary" else name
+        problems = [f"{i.kind} {i.detail!r}" for i in person_issues(text, where, turn.trace, turn.user_id)]
+    if problems:
+        dropped.append(f"{name} replaced by template ({'; '.join(problems)})")
+    return problems or ([] if text else ["empty"])
 
 
 def person_issues(text: str, where: str, trace: TurnTrace, user_id: str) -> list[PersonIssue]:

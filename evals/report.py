@@ -152,6 +152,23 @@ def render_report(result: EvalResult, plots: list[str] | None = None) -> str:
                 out.append(f"| {r.b} | {r.metric} | {r.ratio:.3f} | [{r.lo:.3f}, {r.hi:.3f}] | "
                            f"{'yes' if r.hi < 1.0 else 'no'} |")
             out.append("")
+        if mix.diff_intervals:
+            out += ["Forecaster minus naive divergence (< 0: the forecaster is closer to the realised mix), "
+                    "95 % paired bootstrap interval over users:", "",
+                    "| vs | metric | difference | 95 % interval | interval below 0 |", "|---|---|---:|---:|:---:|"]
+            for d in mix.diff_intervals:
+                out.append(f"| {d.b} | {d.metric} | {d.diff:+.4f} | [{d.lo:+.4f}, {d.hi:+.4f}] | "
+                           f"{'yes' if d.hi < 0.0 else 'no'} |")
+            out.append("")
+        if mix.blends:
+            out += ["`forecaster` is the head's forecast pooled with the naive mixes, `forecaster_head` the head "
+                    "alone; the pool (temperature, weights) was chosen per seed on out-of-sample calibration "
+                    "windows of a quarter of the users, never on the test windows:", ""]
+            for b in mix.blends:
+                out.append(f"- T {b['temperature']}, head {b['w_head']:.2f}, all-time {b['w_all']:.2f}, "
+                           f"last window {b['w_last']:.2f}, uniform {b['w_uniform']:.2f} "
+                           f"({b['n_cases']} calibration cases)")
+            out.append("")
     if plots:
         out += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     out += ["## Setup", "",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from evorec.evals.stats import RatioInterval
+from evorec.evals.stats import DiffInterval, RatioInterval
 from evorec.tools.models.base import FitReport
 
 # test-history length buckets for "NDCG@10 by history length": [lo, hi) in events
@@ -109,6 +109,11 @@ class MixResult(BaseModel):
     intervals: list[RatioInterval] = Field(
         default_factory=list, description="forecaster / naive divergence ratios (< 1: the forecaster is better), "
                                           "paired bootstrap over users.")
+    diff_intervals: list[DiffInterval] = Field(
+        default_factory=list, description="forecaster minus naive divergence (< 0: the forecaster is better), "
+                                          "paired bootstrap over users.")
+    blends: list[dict[str, Any]] = Field(
+        default_factory=list, description="Per seed: the calibration of the head chosen on held-out windows.")
 
 
 class EvalResult(BaseModel):

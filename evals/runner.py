@@ -34,7 +34,7 @@ from evorec.evals.results import (
     ModelResult,
     SeedRun,
 )
-from evorec.evals.stats import RatioInterval, mean_sd, ratio_interval
+from evorec.evals.stats import RatioInterval, diff_interval, mean_sd, ratio_interval
 from evorec.settings import REPO_ROOT, Settings, get_settings
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import SequenceData
@@ -179,11 +179,14 @@ def mix_evaluation(data: SequenceData, cfg: EvalConfig, progress: bool, console:
         methods[name] = MixMethod(kl=kl_m, js=js_m, kl_sd=kl_s, js_sd=js_s)
         for metric in ("kl", "js"):
             per_user[name, metric] = np.mean([np.asarray(r.per_user[metric][name]) for r in per_seed], axis=0)
+    pairs = [(base, metric) for base in ("last_window", "all_time") for metric in ("kl", "js")]
     intervals = [ratio_interval("forecaster", per_user["forecaster", metric], base, per_user[base, metric],
-                                metric.upper(), n_boot=cfg.n_boot)
-                 for base in ("last_window", "all_time") for metric in ("kl", "js")]
+                                metric.upper(), n_boot=cfg.n_boot) for base, metric in pairs]
+    diffs = [diff_interval("forecaster", per_user["forecaster", metric], base, per_user[base, metric],
+                           metric.upper(), n_boot=cfg.n_boot) for base, metric in pairs]
     return MixResult(horizon=per_seed[0].horizon, n_users=per_seed[0].n_users, methods=methods,
-                     fit_seconds=time.perf_counter() - t0, seeds=seeds, intervals=intervals)
+                     fit_seconds=time.perf_counter() - t0, seeds=seeds, intervals=intervals, diff_intervals=diffs,
+                     blends=[r.blend.model_dump() for r in per_seed if r.blend is not None])
 
 
 def peak_rss_mb() -> float | None:

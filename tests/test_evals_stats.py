@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evorec.evals.stats import mean_sd, paired_bootstrap_ratio, ratio_interval
+from evorec.evals.stats import diff_interval, mean_sd, paired_bootstrap_diff, paired_bootstrap_ratio, ratio_interval
 
 
 def test_mean_sd() -> None:
@@ -47,3 +47,20 @@ def test_bad_input() -> None:
         paired_bootstrap_ratio(np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="non-empty"):
         paired_bootstrap_ratio(np.ones(0), np.ones(0))
+
+
+def test_difference_interval_is_paired_and_covers_the_mean_difference() -> None:
+    rng = np.random.default_rng(7)
+    base = rng.exponential(1.0, 1000)
+    diff, lo, hi = paired_bootstrap_diff(base - 0.1, base, n_boot=300, seed=0)
+    assert diff == pytest.approx(-0.1) and hi - lo < 1e-9  # a constant per-case gap: no spread when paired
+    a = base + rng.normal(-0.05, 0.2, 1000)
+    diff, lo, hi = paired_bootstrap_diff(a, base, n_boot=1000, seed=0)
+    assert lo < diff < hi < 0 and diff == pytest.approx((a - base).mean())
+    iv = diff_interval("x", a, "y", base, "JS", n_boot=200)
+    assert iv.hi < 0 and iv.n_cases == 1000 and iv.metric == "JS"
+    same = rng.permutation(base)
+    _, lo, hi = paired_bootstrap_diff(same, base, n_boot=1000, seed=0)
+    assert lo < 0 < hi
+    with pytest.raises(ValueError, match="equal-length"):
+        paired_bootstrap_diff(np.ones(3), np.ones(4))

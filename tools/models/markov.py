@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from evorec.tools.data.sequences import History, SequenceData
 from evorec.tools.models import register
 from evorec.tools.models.base import FitReport, Recommender, ValidationSet
-from evorec.tools.models.pop import event_counts, timed_report, validation_ndcg10
+from evorec.tools.models.pop import batched_validation_ndcg10, event_counts, timed_report
 
 
 class MarkovConfig(BaseModel):
@@ -66,7 +66,7 @@ class Markov(Recommender):
             best_alpha = grid[0]
             for a in grid:
                 self.alpha = a
-                ndcg = validation_ndcg10(self.full_sort_predict(valid.histories), valid)
+                ndcg = batched_validation_ndcg10(self.full_sort_predict, valid)
                 history.append({"alpha": a, "valid_ndcg10": ndcg})
                 if best is None or ndcg > best:
                     best, best_alpha = ndcg, a

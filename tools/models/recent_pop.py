@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from evorec.tools.data.sequences import History, SequenceData
 from evorec.tools.models import register
 from evorec.tools.models.base import FitReport, Recommender, ValidationSet
-from evorec.tools.models.pop import timed_report, validation_ndcg10
+from evorec.tools.models.pop import batched_validation_ndcg10, timed_report
 
 DAY = 86_400
 HALF_LIFE_GRID_DAYS: tuple[float, ...] = (1, 3, 7, 14, 30, 60, 120, 240, 480, math.inf)
@@ -29,6 +29,15 @@ class RecentPopConfig(BaseModel):
     half_life_days: float | None = Field(None, gt=0, description="Fixed half-life; None = tune on validation.")
     grid_days: list[float] = Field(default_factory=lambda: list(HALF_LIFE_GRID_DAYS))
     max_buckets: int = Field(4000, ge=10, description="Coarsest time grid: span / max_buckets, at least a day.")
+
+
+def by_request_time(valid: ValidationSet) -> ValidationSet:
+    """The validation cases ordered by their request time: each scoring batch then spans few time buckets (the
+    decayed counts are rebuilt once per distinct bucket in a batch), and the mean NDCG does not depend on order."""
+    last = np.array([int(h.times[-1]) if len(h) else -1 for h in valid.histories], dtype=np.int64)
+    order = np.argsort(last, kind="stable")
+    return ValidationSet(histories=[valid.histories[i] for i in order], targets=np.asarray(valid.targets)[order],
+                         user_ids=[valid.user_ids[i] for i in order] if valid.user_ids else [])
 
 
 @register
@@ -64,24 +73,26 @@ class RecentPop(Recommender):
         self._end_bucket = int(b.max()) if b.size else 0
         history: list[dict[str, float]] = []
         best: float | None = None
+        if valid is not None and len(valid.targets):
+            valid = by_request_time(valid)
         if self.cfg.half_life_days is None and valid is not None and len(valid.targets):
             best_hl = math.inf
             for hl in self.cfg.grid_days:
                 self.half_life_days = hl
-                ndcg = validation_ndcg10(self.full_sort_predict(valid.histories), valid)
+                ndcg = batched_validation_ndcg10(self.full_sort_predict, valid)
                 # -1 stands for "no decay" (JSON has no infinity)
                 history.append({"half_life_days": hl if math.isfinite(hl) else -1.0, "valid_ndcg10": ndcg})
                 if best is None or ndcg > best:
                     best, best_hl = ndcg, hl
             self.half_life_days = best_hl
         elif valid is not None and len(valid.targets):
-            best = validation_ndcg10(self.full_sort_predict(valid.histories), valid)
+            best = batched_validation_ndcg10(self.full_sort_predict, valid)
         return timed_report(self.name, start, history, best)
 
-    def _decayed_at(self, query_buckets: np.ndarray) -> dict[int, np.ndarray]:
-        """Decayed counts for each distinct query bucket, in one pass over the time-sorted events."""
+    def _decayed_at(self, query_buckets: np.ndarray, out: np.ndarray) -> None:
+        """``out[r] = log(decayed counts at query_buckets[r])``, in one pass over the time-sorted events; only the
+        running state and ``out`` are held (no copy per distinct query bucket)."""
         lam = 0.0 if math.isinf(self.half_life_days) else math.log(2) * self._bucket_s / (self.half_life_days * DAY)
-        out: dict[int, np.ndarray] = {}
         state = np.zeros(self._n_items + 1, dtype=np.float64)
         cur, pos = None, 0
         for q in np.unique(query_buckets):
@@ -95,16 +106,14 @@ class RecentPop(Recommender):
                 np.add.at(state, self._ev_item[pos:hi], w)
                 pos = hi
             cur = q
-            out[q] = state.copy()
-        return out
+            out[query_buckets == q] = np.log(state + 1e-300)
 
     def full_sort_predict(self, histories: list[History]) -> np.ndarray:
         if not self._n_items:
             raise RuntimeError("recent_pop is not fitted")
         qb = np.array([int(self._bucket(h.times[-1])) if len(h) else self._end_bucket for h in histories],
                       dtype=np.int64)
-        table = self._decayed_at(qb) if len(histories) else {}
         scores = np.empty((len(histories), self._n_items + 1), dtype=np.float32)
-        for r, q in enumerate(qb):
-            scores[r] = np.log(table[int(q)] + 1e-300)
+        if len(histories):
+            self._decayed_at(qb, scores)
         return scores
