@@ -371,7 +371,7 @@ class Toolbox:
             if not np.isfinite(score[i]) or score[i] <= 0:
                 break
             year = int(self.index.years[i])
-            neighbours.append(ItemNeighbour(
+            neighbours.append(ItemNeighbour.model_construct(  # built from the index's own typed arrays
                 item_id=self.index.vocab.item_ids[i], title=self.index.titles[i],
                 categories=list(self.index.item_categories[i]), year=year if year >= 0 else None,
                 score=float(score[i]), similarity=float(sim[i]), co_occurrences=float(cooc[i])))
