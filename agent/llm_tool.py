@@ -1,7 +1,9 @@
 """What one LLM-callable tool is: its arguments, its description, how it runs, whether it is pre-run.
 
 A tool is one module of :mod:`evorec.agent.llm_tools` that defines ``TOOL = LLMTool(...)``; the
-package registers it by being there. Its description is ``prompts/tool_<name>.md``.
+package registers it by being there. Its description is ``prompts/tool_<name>.md``, or the module's own
+``description_text``. Its run function composes the toolbox's primitives
+(:class:`~evorec.tools.protocol.ToolboxProtocol`), so adding a tool edits no other file.
 
 Session scoping is structural: an argument model has no user field (``extra="forbid"`` rejects one)
 and the run function gets the session's user in its :class:`ToolContext`, never from the model.
@@ -81,7 +83,10 @@ class LLMTool(Generic[A]):
     run: Callable[[ToolContext, A], ToolOutput]
     pre_run: PreRun | None = None
     offered_at: int | None = None  # position in the tool list the model is shown (small models favour the first)
+    description_text: str | None = None  # what the model reads; None: prompts/tool_<name>.md
 
     @property
     def description(self) -> str:
-        return load_prompt(f"tool_{self.name}").strip()
+        """The tool's description for the model: ``description_text``, else ``prompts/tool_<name>.md``."""
+        text = self.description_text if self.description_text is not None else load_prompt(f"tool_{self.name}")
+        return text.strip()

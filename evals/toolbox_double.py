@@ -19,9 +19,11 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
+from evorec.errors import NotFoundError
 from evorec.tools.constraints import Constraints
 from evorec.tools.evidence import Evidence, evidence_id
 from evorec.tools.forecast.result import MIX_EVIDENCE_ID, CategoryShift, ForecastItem, InterestForecast
+from evorec.tools.item_neighbours import ItemNeighbour, ItemNeighbours
 from evorec.tools.protocol import ToolboxProtocol
 from evorec.tools.recommendation import RankedItem, RankedList
 from evorec.tools.store.records import HistoryEvent, ItemHit, ItemSearch, UserHistory
@@ -61,7 +63,7 @@ SMALL_HISTORIES: Histories = {
 }
 
 
-Titled = TypeVar("Titled", HistoryEvent, RankedItem, ItemHit)
+Titled = TypeVar("Titled", HistoryEvent, RankedItem, ItemHit, ItemNeighbour)
 
 
 def _day(d: str) -> int:
@@ -117,13 +119,6 @@ class ToolboxDouble:
         r = self.over.rank_candidates(user_id, c) if self.over is not None else self._rank(str(user_id), c)
         return r.model_copy(update={"items": self._planted(r.items)})
 
-    def similar_items(self, user_id: str, item: str, constraints: Constraints | None = None) -> RankedList:
-        self.calls.append(("similar_items", str(user_id)))
-        c = constraints or Constraints()
-        r = self.over.similar_items(user_id, item, c) if self.over is not None else self._similar(str(user_id),
-                                                                                                  item, c)
-        return r.model_copy(update={"items": self._planted(r.items)})
-
     def search_items(self, text: str, k: int = 10) -> ItemSearch:
         self.calls.append(("search_items", None))
         found = self.over.search_items(text, k) if self.over is not None else self._search(text, k)
@@ -134,6 +129,23 @@ class ToolboxDouble:
         if self.over is not None:
             return self.over.get_item(item_id)
         return self._hit(item_id) if item_id in self.items else None
+
+    def find_item(self, text: str) -> ItemHit | None:
+        self.calls.append(("find_item", None))
+        if self.over is not None:
+            return self.over.find_item(text)
+        t = text.strip()
+        iid = t if t in self.items else next((i for i, (title, _, _) in self.items.items()
+                                              if title.lower() == t.lower()), None)
+        if iid is None:  # not an id or a title: the first catalog text that shares a word
+            hits = self._search(t, 1).hits
+            return hits[0] if hits else None
+        return self._hit(iid)
+
+    def item_neighbours(self, item_id: str, k: int = 10) -> ItemNeighbours:
+        self.calls.append(("item_neighbours", None))
+        found = self.over.item_neighbours(item_id, k) if self.over is not None else self._neighbours(item_id, k)
+        return found.model_copy(update={"neighbours": self._planted(found.neighbours)})
 
     # ---- planting -------------------------------------------------------------------------------
     def _planted(self, xs: list[Titled]) -> list[Titled]:
@@ -244,32 +256,24 @@ class ToolboxDouble:
         return RankedList(user_id=uid, items=items, evidence=list(evidence.values()), constraints=c,
                           cold_start=not seen, shortfall=short)
 
-    def _similar(self, uid: str, item: str, c: Constraints) -> RankedList:
-        """Items sharing categories with the named one (by id or exact title), more shared first."""
-        anchor = item if item in self.items else next((i for i, (t, _, _) in self.items.items()
-                                                       if t.lower() == item.strip().lower()), None)
-        if anchor is None:
-            return RankedList(user_id=uid, items=[], constraints=c, shortfall=f"no catalog item matches {item!r}")
-        a_title, a_cats, _ = self.items[anchor]
-        seen = {e.item_id for e in self._events(uid)}
-        evidence = list(self._hit(anchor).evidence)
-        items: list[RankedItem] = []
-        shared = sorted(((len(set(cs) & set(a_cats)), i) for i, (_, cs, _) in self.items.items() if i != anchor),
-                        key=lambda t: -t[0])  # stable: catalog order among equals
-        for n, iid in shared:
-            title, cats, year = self.items[iid]
-            if n == 0 or len(items) >= c.k or not c.allows(iid, cats, year, seen):
+    def _neighbours(self, item_id: str, k: int) -> ItemNeighbours:
+        """By the share of the anchor's categories an item has (its "similarity") plus how many users' histories
+        hold both; more alike first, catalog order among equals."""
+        if item_id not in self.items:
+            raise NotFoundError(f"no catalog item {item_id!r}")
+        a_cats = set(self.items[item_id][1])
+        holders = {u for u, evs in self.histories.items() if any(i == item_id for i, _, _ in evs)}
+        scored = []
+        for iid, (title, cats, year) in self.items.items():
+            if iid == item_id:
                 continue
-            ev = Evidence(id=evidence_id("like", f"{anchor}:{iid}"), kind="like", item_id=iid,
-                          numbers={"shared_categories": float(n)},
-                          text=f"{title} shares {n} of its categories with {a_title}.")
-            evidence.append(ev)
-            items.append(RankedItem(rank=len(items) + 1, item_id=iid, title=title, categories=cats, year=year,
-                                    score=float(n), sources=["double"], evidence_ids=[ev.id],
-                                    template_rationale=ev.text))
-        short = None if len(items) >= c.k else f"only {len(items)} items like {a_title} satisfy the constraints"
-        return RankedList(user_id=uid, items=items, evidence=evidence, constraints=c, cold_start=not seen,
-                          shortfall=short)
+            sim = len(a_cats & set(cats)) / max(len(a_cats), 1)
+            co = float(sum(any(i == iid for i, _, _ in self.histories[u]) for u in holders))
+            if sim + co > 0:
+                scored.append(ItemNeighbour(item_id=iid, title=title, categories=cats, year=year, score=sim + co,
+                                            similarity=sim, co_occurrences=co))
+        scored.sort(key=lambda n: -(n.score or 0.0))  # stable: catalog order among equals
+        return ItemNeighbours(anchor=self._hit(item_id), neighbours=scored[:k])
 
     def _search(self, text: str, k: int) -> ItemSearch:
         words = set(text.lower().split())

@@ -11,7 +11,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from evorec.errors import ArtifactError, InvalidRequestError
+from evorec.errors import ArtifactError, InvalidRequestError, NotFoundError
 from evorec.settings import Settings
 from evorec.tools.constraints import Constraints
 from evorec.tools.data.loader import load_dataset
@@ -144,6 +144,10 @@ def test_open_by_name_serves_what_was_ingested(env: tuple[Settings, Dataset, Too
 
 
 def test_similar_items_by_title_are_grounded_and_constrained(env: tuple[Settings, Dataset, Toolbox]) -> None:
+    """The ``similar_items`` tool over the real engines: its module composes the Toolbox's primitives
+    (``find_item``, ``get_user_history``, ``item_neighbours``) under the session's constraints."""
+    from evorec.agent.tool_calls import UserBoundTools
+
     _, ds, tb = env
     user = ds.interactions["user_id"].iloc[0]
     seen = set(ds.user_events(user)["item_id"])
@@ -151,7 +155,10 @@ def test_similar_items_by_title_are_grounded_and_constrained(env: tuple[Settings
     anchor = tb.get_item(anchor_id)
     assert anchor is not None
     cat = anchor.categories[0]
-    r = tb.similar_items(user, anchor.title.lower(), Constraints(k=5, include_categories=[cat.lower()]))
+    kit = UserBoundTools(tb, user, Constraints(k=10, include_categories=[cat.lower()]))
+    out = kit.call("similar_items", {"item": anchor.title.lower(), "k": 5})
+    assert out.ok and out.ranked is not None, out.error
+    r = out.ranked
     assert len(r.items) == 5 and r.shortfall is None and r.constraints.include_categories == [cat]
     evidence = r.evidence_by_id()
     assert f"ev:item:{anchor_id}" in evidence and anchor.title in evidence[f"ev:item:{anchor_id}"].text
@@ -164,12 +171,24 @@ def test_similar_items_by_title_are_grounded_and_constrained(env: tuple[Settings
         assert (f"{sim:.2f}" in like.text) == (sim > 0) and (f"{co:g} times" in like.text) == (co > 0)
         assert set(it.sources) <= {"similar", "cooc"} and it.sources
     assert [it.score for it in r.items] == sorted((it.score for it in r.items), reverse=True)
-    by_id = tb.similar_items(user, anchor_id, Constraints(k=5, include_categories=[cat]))
-    assert [i.item_id for i in by_id.items] == [i.item_id for i in r.items]  # an id names the same item
-    described = tb.similar_items(user, anchor.title + " (the one everybody saw)", Constraints(k=3))
-    assert described.items  # not a title: the closest catalog text anchors it
+    by_id = kit.call("similar_items", {"item": anchor_id, "k": 5}).ranked
+    assert by_id is not None and [i.item_id for i in by_id.items] == [i.item_id for i in r.items]  # same item
+    described = kit.call("similar_items", {"item": anchor.title + " (the one everybody saw)", "k": 3}).ranked
+    assert described is not None and described.items  # not a title: the closest catalog text anchors it
+    blank = kit.call("similar_items", {"item": "  "})
+    assert not blank.ok and "must not be empty" in (blank.error or "")
+
+    # the primitive: the most alike items for anyone, best first, the anchor never among them
+    near = tb.item_neighbours(anchor_id, k=50)
+    assert near.anchor.item_id == anchor_id and len(near.neighbours) == 50
+    assert anchor_id not in {n.item_id for n in near.neighbours}
+    assert [n.score for n in near.neighbours] == sorted((n.score for n in near.neighbours), reverse=True)
+    assert [i.item_id for i in r.items] == [n.item_id for n in near.neighbours
+                                            if cat in n.categories and n.item_id not in seen][:5]
+    with pytest.raises(NotFoundError):
+        tb.item_neighbours("no-such-item")
     with pytest.raises(InvalidRequestError):
-        tb.similar_items(user, "  ")
+        tb.find_item("  ")
 
 
 def test_active_users_leave_out_the_forgotten_and_the_delta_is_written(env: tuple[Settings, Dataset, Toolbox],

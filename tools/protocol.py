@@ -7,6 +7,9 @@ its evidence the same way, ``result.evidence: list[Evidence]`` (:class:`~evorec.
 Two implementations: :class:`evorec.tools.toolbox.Toolbox` (the real engines) and
 :class:`evorec.evals.toolbox_double.ToolboxDouble` (a small in-memory catalog for unit tests,
 and the eval's red-team proxy over a real toolbox). mypy checks both against this protocol.
+
+These are primitives (facts about the user, the catalog and items); the LLM tools in
+:mod:`evorec.agent.llm_tools` compose them, so adding a tool adds its module there and nothing here.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:  # annotations only: importing the trend results would load statsmodels
     from evorec.tools.constraints import Constraints
     from evorec.tools.forecast.result import InterestForecast
+    from evorec.tools.item_neighbours import ItemNeighbours
     from evorec.tools.recommendation import RankedList
     from evorec.tools.store.records import ItemHit, ItemSearch, UserHistory
     from evorec.tools.trends.results import UserTrends
@@ -46,10 +50,15 @@ class ToolboxProtocol(Protocol):
 
     def rank_candidates(self, user_id: str, constraints: Constraints | None = None) -> RankedList: ...
 
-    def similar_items(self, user_id: str, item: str, constraints: Constraints | None = None) -> RankedList:
-        """Items like ``item`` (an item id or a title the person mentioned), under the user's constraints."""
-        ...
-
     def search_items(self, text: str, k: int = 10) -> ItemSearch: ...
 
     def get_item(self, item_id: str) -> ItemHit | None: ...
+
+    def find_item(self, text: str) -> ItemHit | None:
+        """The catalog item a person named: an item id, else a title, else the closest catalog text; None if none."""
+        ...
+
+    def item_neighbours(self, item_id: str, k: int = 10) -> ItemNeighbours:
+        """The ``k`` items most like ``item_id`` (text similarity and co-occurrence in histories), most alike first,
+        for anyone (no user, no constraints: a tool filters them); ``NotFoundError`` for an unknown id."""
+        ...

@@ -27,14 +27,15 @@ from evorec.settings import Settings, get_settings
 from evorec.tools.constraints import Constraints
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import History, ItemVocab, SequenceData
-from evorec.tools.evidence import Evidence, evidence_id
+from evorec.tools.evidence import Evidence
+from evorec.tools.item_neighbours import ItemNeighbour, ItemNeighbours
 from evorec.tools.ranking.assemble import assemble
 from evorec.tools.ranking.explain import ExplainContext
 from evorec.tools.ranking.index import RankingIndex
-from evorec.tools.ranking.ranker import Ranker, normalise_constraints
+from evorec.tools.ranking.ranker import Ranker
 from evorec.tools.ranking.signals import RISING_LABELS, UserSignals, compute_signals
 from evorec.tools.ranking.trend_labels import labels_from_trends, trend_service
-from evorec.tools.recommendation import RankedItem, RankedList
+from evorec.tools.recommendation import RankedList
 from evorec.tools.store.records import DeleteReport, EventIn, IngestReport, ItemHit, ItemSearch, UserHistory
 from evorec.tools.wording import wording_for
 
@@ -336,48 +337,10 @@ class Toolbox:
         ranked.timings_ms = timings
         return ranked
 
-    def similar_items(self, user_id: str, item: str, constraints: Constraints | None = None) -> RankedList:
-        """Items like ``item`` (an item id, a catalog title, else the closest catalog text), by text similarity and
-        co-occurrence in histories, under ``constraints`` (unseen only by default) for this user. Each item cites
-        one ``ev:like:<anchor>:<item>`` record with both numbers; the anchor itself is cited as ``ev:item:<id>``."""
-        c = normalise_constraints(constraints or Constraints(), self.index)
-        user_id = str(user_id)
-        t0 = time.perf_counter()
-        anchor = self._resolve_item(item)
-        if anchor is None:
-            return RankedList(user_id=user_id, items=[], constraints=c, shortfall=f"no catalog item matches {item!r}")
-        a = self.index.vocab.index[anchor.item_id]
-        sim = _cosine_row(self.index.item_emb, a, self.index.n_items + 1)
-        cooc = np.asarray(self.index.cooc[a].toarray()).ravel() if self.index.cooc.nnz else np.zeros_like(sim)
-        norm = np.sqrt(np.maximum(self.index.popularity, 1.0))
-        score = sim + cooc / (norm[a] * norm)  # cosine of texts + cosine-normalised co-occurrence
-        score[0] = score[a] = -np.inf
-        seen = {e.item_id for e in self._history(user_id).events}
-        items: list[RankedItem] = []
-        evidence = [*anchor.evidence]
-        for i in np.argsort(-score, kind="stable"):
-            if len(items) >= c.k or not np.isfinite(score[i]) or score[i] <= 0:
-                break
-            iid, cats = self.index.vocab.item_ids[i], list(self.index.item_categories[i])
-            year = int(self.index.years[i])
-            if not c.allows(iid, cats, year if year >= 0 else None, seen):
-                continue
-            ev = _like_evidence(anchor, iid, self.index.titles[i], float(sim[i]), float(cooc[i]))
-            evidence.append(ev)
-            items.append(RankedItem(
-                rank=len(items) + 1, item_id=iid, title=self.index.titles[i], categories=cats,
-                year=year if year >= 0 else None, score=round(float(score[i]), 6),
-                sources=[s for s, v in (("similar", sim[i]), ("cooc", cooc[i])) if v > 0],
-                features={"similarity": round(float(sim[i]), 5), "co_occurrences": float(cooc[i])},
-                evidence_ids=[ev.id, evidence_id("item", anchor.item_id)], template_rationale=ev.text))
-        short = None if len(items) >= c.k else f"only {len(items)} items like {anchor.title} satisfy the constraints"
-        return RankedList(user_id=user_id, items=items, evidence=evidence, constraints=c,
-                          cold_start=not self._history(user_id).known, shortfall=short,
-                          timings_ms={"total": _ms(t0)})
-
-    def _resolve_item(self, item: str) -> ItemHit | None:
-        """An item id, else an exact catalog title (year and a trailing article ignored), else the best text match."""
-        text = str(item).strip()
+    def find_item(self, text: str) -> ItemHit | None:
+        """An item id, else an exact catalog title (year and a trailing article ignored: "Godfather, The (1972)" =
+        "the godfather"), else the closest catalog text; None when nothing in the catalog matches."""
+        text = str(text).strip()
         if not text:
             raise InvalidRequestError("item must not be empty")
         if text in self.index.vocab.index:
@@ -388,6 +351,31 @@ class Toolbox:
                 return self.get_item(self.index.vocab.item_ids[i])
         hits = [h for h in self.search_items(text, k=5).hits if h.item_id in self.index.vocab.index]
         return hits[0] if hits else None
+
+    def item_neighbours(self, item_id: str, k: int = 10) -> ItemNeighbours:
+        """The ``k`` items most like ``item_id``: text-embedding cosine plus cosine-normalised co-occurrence (the
+        index's ``item_emb`` and ``cooc``), items with a positive score only, most alike first."""
+        item_id = str(item_id)
+        a = self.index.vocab.index.get(item_id)
+        anchor = self.get_item(item_id) if a is not None else None
+        if a is None or anchor is None:
+            raise NotFoundError(f"no catalog item {item_id!r}")
+        sim = _cosine_row(self.index.item_emb, a, self.index.n_items + 1)
+        cooc = np.asarray(self.index.cooc[a].toarray()).ravel() if self.index.cooc.nnz else np.zeros_like(sim)
+        norm = np.sqrt(np.maximum(self.index.popularity, 1.0))
+        score = sim + cooc / (norm[a] * norm)  # cosine of texts + cosine-normalised co-occurrence
+        score[0] = score[a] = -np.inf
+        order = np.argsort(-score, kind="stable")
+        neighbours = []
+        for i in order[:max(int(k), 0)]:
+            if not np.isfinite(score[i]) or score[i] <= 0:
+                break
+            year = int(self.index.years[i])
+            neighbours.append(ItemNeighbour.model_construct(  # built from the index's own typed arrays
+                item_id=self.index.vocab.item_ids[i], title=self.index.titles[i],
+                categories=list(self.index.item_categories[i]), year=year if year >= 0 else None,
+                score=float(score[i]), similarity=float(sim[i]), co_occurrences=float(cooc[i])))
+        return ItemNeighbours(anchor=anchor, neighbours=neighbours)
 
     def search_items(self, text: str, k: int = 10) -> ItemSearch:
         return ItemSearch(query=text, hits=self.store.search_items(text, k=k))
@@ -458,16 +446,6 @@ def _cosine_row(emb: np.ndarray | None, a: int, n: int) -> np.ndarray:
     if emb is None:
         return np.zeros(n)
     return (emb @ emb[a]).astype(np.float64)
-
-
-def _like_evidence(anchor: ItemHit, item_id: str, title: str, sim: float, cooc: float) -> Evidence:
-    bits = []
-    if sim > 0:
-        bits.append(f"{title} resembles {anchor.title} (text similarity {sim:.2f})")
-    if cooc > 0:
-        bits.append(f"{title} and {anchor.title} were in the same histories {cooc:g} times")
-    return Evidence(id=evidence_id("like", f"{anchor.item_id}:{item_id}"), kind="like", item_id=item_id,
-                    text="; ".join(bits) + ".", numbers={"similarity": round(sim, 2), "co_occurrences": cooc})
 
 
 def _item_embeddings(settings: Settings, ds: Dataset, vocab: ItemVocab, store: HistoryStore) -> np.ndarray | None:

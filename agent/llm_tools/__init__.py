@@ -1,7 +1,9 @@
 """The tools the LLM may call, one module each; a module registers its tool by being here.
 
 Each module defines ``TOOL = LLMTool(...)`` (see :mod:`evorec.agent.llm_tool`) whose name is the
-module's name; its description is ``prompts/tool_<name>.md``. Nothing else lists the tools.
+module's name; its description is ``prompts/tool_<name>.md`` (or the module's ``description_text``); its run
+function composes the toolbox's primitives. Nothing else lists the tools: the agent's tool list, the pre-run
+order and the LangChain integration all read ``TOOLS``.
 """
 
 from __future__ import annotations
