@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness.workers import each_worker
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 SMALL = {"n_users": 60, "n_items": 200}
-WORKER = "x-evorec-worker"
 
 PREPARE = """
 import json, sys
@@ -69,17 +69,9 @@ def env_for(home: Path, chroma_port: int) -> dict[str, str]:
             "OPENBLAS_NUM_THREADS": "1"}
 
 
-def each_worker(url: str, method: str, path: str, workers: int = 2, tries: int = 80,
-                **kw: Any) -> dict[str, httpx.Response]:
-    """One answer per worker process, through fresh connections."""
-    seen: dict[str, httpx.Response] = {}
-    for _ in range(tries):
-        with httpx.Client(base_url=url, timeout=120, headers={"Connection": "close"}) as http:
-            r = http.request(method, path, **kw)
-        seen.setdefault(r.headers[WORKER], r)
-        if len(seen) >= workers:
-            return seen
-    raise RuntimeError(f"only {len(seen)} worker(s) answered {path} in {tries} fresh connections")
+def ask_each_worker(url: str, method: str, path: str, **kw: Any) -> dict[str, httpx.Response]:
+    """One answer per worker process (harness.workers.each_worker)."""
+    return each_worker(url, lambda http: http.request(method, path, **kw))
 
 
 def raw_hits(paths: list[Path], needle: bytes) -> int:
@@ -88,13 +80,13 @@ def raw_hits(paths: list[Path], needle: bytes) -> int:
 
 def served_traces(url: str, user: str) -> dict[str, int]:
     out: dict[str, int] = {}
-    hist = each_worker(url, "GET", f"/v1/users/{user}/history", params={"limit": 5000})
+    hist = ask_each_worker(url, "GET", f"/v1/users/{user}/history", params={"limit": 5000})
     out["worker_history_known"] = sum(bool(r.json()["known"]) or bool(r.json()["events"]) for r in hist.values())
-    rec = each_worker(url, "POST", "/v1/recommend", json={"user_id": user, "k": 3, "llm": False})
+    rec = ask_each_worker(url, "POST", "/v1/recommend", json={"user_id": user, "k": 3, "llm": False})
     out["worker_recommend_personal"] = sum(not r.json()["cold_start"] for r in rec.values())
-    ints = each_worker(url, "GET", f"/v1/users/{user}/interests")
+    ints = ask_each_worker(url, "GET", f"/v1/users/{user}/interests")
     out["worker_interests_known"] = sum(bool(r.json()["known"]) for r in ints.values())
-    listed = each_worker(url, "GET", "/v1/users", params={"limit": 500})
+    listed = ask_each_worker(url, "GET", "/v1/users", params={"limit": 500})
     out["worker_users_list"] = sum(user in r.json()["users"] for r in listed.values())
     return out
 
@@ -134,7 +126,7 @@ def run(home: Path, say: Any = print) -> dict[str, Any]:
                                  ("GET", f"/v1/users/{user}/interests", {}),
                                  ("GET", f"/v1/users/{user}/interests.png", {}),
                                  ("POST", "/v1/recommend", {"json": {"user_id": user, "k": 3, "llm": False}})):
-            each_worker(server.url, method, path, **kw)  # the user is cached on both workers
+            ask_each_worker(server.url, method, path, **kw)  # the user is cached on both workers
         report["before"].update(served_traces(server.url, user))
         report["before"]["chroma_events"] = chroma_traces(port, user)
         with httpx.Client(base_url=server.url, timeout=300) as http:

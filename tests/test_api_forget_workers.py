@@ -6,28 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from harness.live_server import LiveServer, free_port
-
-WORKER = "x-evorec-worker"
-
-
-def each_worker(url: str, ask: Callable[[httpx.Client], httpx.Response], workers: int = 2,
-                tries: int = 80) -> dict[str, httpx.Response]:
-    """Ask through fresh connections until ``workers`` distinct worker processes have answered."""
-    seen: dict[str, httpx.Response] = {}
-    for _ in range(tries):
-        with httpx.Client(base_url=url, timeout=120, headers={"Connection": "close"}) as http:
-            r = ask(http)
-        seen.setdefault(r.headers[WORKER], r)
-        if len(seen) >= workers:
-            return seen
-    raise AssertionError(f"only workers {sorted(seen)} answered in {tries} fresh connections")
+from harness.workers import each_worker
 
 
 def _gone_everywhere(url: str, user: str) -> None:
