@@ -34,11 +34,14 @@ class ToolArgs(BaseModel):
 
 @dataclass
 class ToolContext:
-    """What a tool runs with: the tools, the session's user and the session's hard constraints."""
+    """What a tool runs with: the tools, the session's user, the session's hard constraints and, when a person
+    is talking, what they said this session (``said``; None for programmatic callers, who are taken at their
+    word)."""
 
     toolbox: ToolboxProtocol
     user_id: str
     constraints: Constraints
+    said: str | None = None
     _aliases: list[tuple[re.Pattern[str], str]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:

@@ -106,8 +106,9 @@ class ToolOutcome(BaseModel):
 class UserBoundTools:
     """The tools of one turn, bound to one user and the session's hard constraints."""
 
-    def __init__(self, toolbox: ToolboxProtocol, user_id: str, constraints: Constraints) -> None:
-        self.context = ToolContext(toolbox, str(user_id), constraints)
+    def __init__(self, toolbox: ToolboxProtocol, user_id: str, constraints: Constraints,
+                 said: str | None = None) -> None:
+        self.context = ToolContext(toolbox, str(user_id), constraints, said)
 
     @property
     def user_id(self) -> str:

@@ -38,7 +38,9 @@ def run_turn(toolbox: ToolboxProtocol, user_id: str, message: str, constraints: 
     message = message.strip() or DEFAULT_QUESTIONS[trace.lang]
     if refuse_other:
         emit(AgentEvent(type="token", text=refusal(trace.lang) + " "))
-    turn = TurnContext(UserBoundTools(toolbox, user_id, constraints), message, constraints, trace, emit, wording)
+    said = "\n".join([*(m.get("content") or "" for m in history or [] if m.get("role") == "user"), message])
+    turn = TurnContext(UserBoundTools(toolbox, user_id, constraints, said), message, constraints, trace, emit,
+                       wording)
     for name in PRE_RUN:
         pre = TOOLS[name].pre_run
         turn.run_tool(name, dict(pre.arguments) if pre else {}, "plan")

@@ -55,8 +55,24 @@ def test_similar_items_tool_is_bound_to_the_session_user_and_constraints() -> No
     refused = kit.call("similar_items", {"item": "Orbit", "user_id": "7"})
     assert not refused.valid and "session's user only" in (refused.error or "")
     missing = kit.call("similar_items", {"item": "No Such Film"})
-    assert missing.ok and missing.ranked is not None and not missing.ranked.items
-    assert "no catalog item matches" in missing.summary
+    assert missing.ok and missing.ranked is None  # no empty candidate list: the turn falls back to the ranking
+    assert "No catalog item matches" in missing.summary
+
+
+def test_similar_items_reasons_are_written_for_the_person() -> None:
+    """Its evidence texts are the items' template rationales: no similarity figures or counts (they stay in
+    ``numbers``), the catalog's own verb, complete sentences that pass the person check."""
+    from evorec.agent.person_check import check_text
+
+    out = UserBoundTools(ToolboxDouble(), "42", Constraints(k=10)).call("similar_items", {"item": "Star Voyage"})
+    assert out.ranked is not None and out.ranked.items
+    for item in out.ranked.items:
+        text = item.template_rationale
+        assert check_text(text, f"rationale:{item.item_id}", "en", [i.title for i in out.ranked.items]) == [], text
+        assert not any(ch.isdigit() for ch in text.replace(item.title, "").replace("Star Voyage", "")), text
+        assert "Star Voyage" in text
+    like = out.evidence[out.ranked.items[0].evidence_ids[0]]
+    assert set(like.numbers) == {"similarity", "co_occurrences"}
 
 
 def test_the_model_recommends_from_similar_items(settings: Settings) -> None:
@@ -74,6 +90,34 @@ def test_the_model_recommends_from_similar_items(settings: Settings) -> None:
     assert [i.title for i in rec.items[:2]] == ["Nebula Run", "Red Harbor"]
     assert [i.rationale.source for i in rec.items[:2]] == ["llm", "llm"], rec.dropped
     assert all(e.kind == "like" for e in rec.items[0].evidence if e.id.startswith("ev:like:"))
+
+
+def test_similar_items_for_an_item_the_person_never_named_falls_back_to_the_ranking(settings: Settings) -> None:
+    """"Give me 5 picks" is not a request for items like one of the history's titles (a small model's habit):
+    the tool answers with no candidates and the turn's candidates come from rank_candidates. Items the person
+    did name, this turn or earlier in the session, still work."""
+    def pick_first(req: ScriptedRequest) -> Any:
+        ids = req.response_format["json_schema"]["schema"]["properties"]["items"]["items"]["properties"][
+            "item_id"]["enum"][:1]
+        return answer({"message": "One pick.", "items": [
+            {"item_id": i, "rationale": "It fits.", "evidence_ids": []} for i in ids]})
+
+    kit = UserBoundTools(ToolboxDouble(), "42", Constraints(k=3), said="Give me 5 picks.")
+    out = kit.call("similar_items", {"item": "Star Voyage"})
+    assert out.valid and out.ok and out.ranked is None and "did not name" in out.summary
+    named = UserBoundTools(ToolboxDouble(), "42", Constraints(k=3), said="Anything like star voyage?")
+    assert named.call("similar_items", {"item": "Star Voyage"}).ranked is not None
+    llm = ScriptedChatModel([tool_calls(("similar_items", {"item": "Star Voyage"})), pick_first])
+    res = AgentService(ToolboxDouble(), settings, llm=llm).chat_turn("s2", "42", "Give me 5 picks.")
+    ran = [(t.name, t.issued_by) for t in res.trace.tools]
+    assert ("similar_items", "llm") in ran and ran[-1] == ("rank_candidates", "plan"), ran
+    assert res.recommendations.items and not res.recommendations.degraded
+    service = AgentService(ToolboxDouble(), settings, llm=ScriptedChatModel([
+        tool_calls(("rank_candidates", {})), pick_first,
+        tool_calls(("similar_items", {"item": "Star Voyage"})), pick_first]))
+    service.chat_turn("s3", "42", "Something like Star Voyage, please.")
+    later = service.chat_turn("s3", "42", "And a few more?")  # named in an earlier turn of the session
+    assert later.trace.tools[-1].name == "similar_items" and later.trace.tools[-1].ranked is not None
 
 
 NEW_TOOL = '''"""``more_like_last``: items like the last one the person picked (a tool added as one file)."""

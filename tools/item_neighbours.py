@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from evorec.tools.evidence import Evidence, evidence_id
 from evorec.tools.store.records import ItemHit
+from evorec.tools.wording import GENERIC, CatalogWording
 
 
 class ItemNeighbour(ItemHit):
@@ -26,15 +27,18 @@ class ItemNeighbours(BaseModel):
     anchor: ItemHit
     neighbours: list[ItemNeighbour] = Field(default_factory=list)
 
-    def like_evidence(self, n: ItemNeighbour) -> Evidence:
-        """``ev:like:<anchor>:<item>``: why ``n`` is like the anchor, with both numbers."""
+    def like_evidence(self, n: ItemNeighbour, wording: CatalogWording = GENERIC) -> Evidence:
+        """``ev:like:<anchor>:<item>``: why ``n`` is like the anchor, in words for the person (it is also the
+        item's template rationale); the two numbers stay in ``numbers``."""
+        a, verb = self.anchor.title, wording.verb
         bits = []
         if n.similarity > 0:
-            bits.append(f"{n.title} resembles {self.anchor.title} (text similarity {n.similarity:.2f})")
+            bits.append(f"{n.title} is close to {a} in what it is about")
         if n.co_occurrences > 0:
-            bits.append(f"{n.title} and {self.anchor.title} were in the same histories {n.co_occurrences:g} times")
+            bits.append(f"people who {verb} {a} also {verb} {n.title}")
+        text = "; ".join(bits) or f"{n.title} is like {a}"
         return Evidence(id=evidence_id("like", f"{self.anchor.item_id}:{n.item_id}"), kind="like",
-                        item_id=n.item_id, text="; ".join(bits) + ".",
+                        item_id=n.item_id, text=text[0].upper() + text[1:] + ".",
                         numbers={"similarity": round(n.similarity, 2), "co_occurrences": n.co_occurrences})
 
     @property
