@@ -145,21 +145,13 @@ def render_report(result: EvalResult, plots: list[str] | None = None) -> str:
             out.append(f"| {name} | {kl} | {js} |")
         out.append("")
         if mix.intervals:
-            out += ["Forecaster / naive divergence ratio (< 1: the forecaster is closer to the realised mix), "
-                    "95 % paired bootstrap interval over users:", "",
-                    "| vs | metric | ratio | 95 % interval | interval below 1 |", "|---|---|---:|---:|:---:|"]
-            for r in mix.intervals:
-                out.append(f"| {r.b} | {r.metric} | {r.ratio:.3f} | [{r.lo:.3f}, {r.hi:.3f}] | "
-                           f"{'yes' if r.hi < 1.0 else 'no'} |")
-            out.append("")
+            out += _interval_table("Forecaster / naive divergence ratio (< 1: the forecaster is closer to the realised "
+                                   "mix), 95 % paired bootstrap interval over users:", "ratio", 1.0, ".3f",
+                                   [(r.b, r.metric, r.ratio, r.lo, r.hi) for r in mix.intervals])
         if mix.diff_intervals:
-            out += ["Forecaster minus naive divergence (< 0: the forecaster is closer to the realised mix), "
-                    "95 % paired bootstrap interval over users:", "",
-                    "| vs | metric | difference | 95 % interval | interval below 0 |", "|---|---|---:|---:|:---:|"]
-            for d in mix.diff_intervals:
-                out.append(f"| {d.b} | {d.metric} | {d.diff:+.4f} | [{d.lo:+.4f}, {d.hi:+.4f}] | "
-                           f"{'yes' if d.hi < 0.0 else 'no'} |")
-            out.append("")
+            out += _interval_table("Forecaster minus naive divergence (< 0: the forecaster is closer to the realised "
+                                   "mix), 95 % paired bootstrap interval over users:", "difference", 0.0, "+.4f",
+                                   [(d.b, d.metric, d.diff, d.lo, d.hi) for d in mix.diff_intervals])
         if mix.blends:
             out += ["`forecaster` is the head's forecast pooled with the naive mixes, `forecaster_head` the head "
                     "alone; the pool (temperature, weights) was chosen per seed on out-of-sample calibration "
@@ -183,3 +175,14 @@ def render_report(result: EvalResult, plots: list[str] | None = None) -> str:
             out += [f"<details><summary>{m.name}: fit history (validation)</summary>", "", "```json",
                     json.dumps(m.fit.history, indent=None), "```", "</details>", ""]
     return "\n".join(out)
+
+
+def _interval_table(intro: str, value: str, below: float, spec: str,
+                    rows: list[tuple[str, str, float, float, float]]) -> list[str]:
+    """Markdown lines: one row per (baseline, metric, value, lo, hi), saying whether the interval lies below
+    ``below`` (the forecaster closer to the realised mix)."""
+    out = [intro, "", f"| vs | metric | {value} | 95 % interval | interval below {below:g} |",
+           "|---|---|---:|---:|:---:|"]
+    for b, metric, v, lo, hi in rows:
+        out.append(f"| {b} | {metric} | {v:{spec}} | [{lo:{spec}}, {hi:{spec}}] | {'yes' if hi < below else 'no'} |")
+    return [*out, ""]
