@@ -4,6 +4,8 @@ message, the pre-run facts the answer call is shown, and the constraints in a li
 
 from __future__ import annotations
 
+import re
+
 from evorec.agent.person_text import template_message as person_message
 from evorec.agent.person_text import template_rationale as person_rationale
 from evorec.agent.person_text import template_summary as person_summary
@@ -19,16 +21,36 @@ DEFAULT_QUESTION = "What should I watch next, and why?"
 DEFAULT_QUESTIONS = {"en": "What would you recommend for me next, and why?", "zh": "接下来推荐我什么？为什么？"}
 LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
 TERMINAL = ".!?。！？…)）\"”"
+# Where a cut text may end: a sentence's end, or a clause break (the keeper must be a main clause: not one
+# opened by "because", "if", ... which needs the clause that was cut) keeping at least MIN_KEPT of the text.
+SENTENCE_END = re.compile(r"[.!?](?=\s)|[。！？]")
+CLAUSE_BREAK = re.compile(r"\s*(?:[,;:，；：、]|\s[–—-]\s)")
+SUBORDINATE_OPENING = re.compile(r"(?:because|since|as|if|when|while|although|though|unless|after|before|"
+                                 r"so that|given)\b|因为|如果|虽然|由于|当", re.IGNORECASE)
+MIN_KEPT = 0.3
 # characters per pre-run fact and trends shown in the answer call's facts (prompt evaluation dominates on a CPU)
 FACT_CHARS, TRENDS_SHOWN = 120, 1
 
 
 def finish_sentence(text: str, cap: int, lang: Lang) -> str:
-    """End a sentence the model left without a full stop, unless it stopped at its length cap (then it was
-    cut, and the person check calls it incomplete)."""
+    """End a sentence the model left without a full stop. A text that stopped at its length cap was cut
+    mid-thought: keep its last whole sentence, else its first clauses up to the last clause break that
+    leaves a main clause ("Alien fits your taste for sci-fi, and people who" → "Alien fits your taste for
+    sci-fi."); with neither it stays cut, and the person check calls it incomplete."""
     t = text.strip()
-    if t and t[-1] not in TERMINAL and len(t) < cap - 1:
-        return t + ("。" if lang == "zh" else ".")
+    if not t or t[-1] in TERMINAL:
+        return t
+    stop = "。" if lang == "zh" else "."
+    if len(t) < cap - 1:
+        return t + stop
+    ends = [m.end() for m in SENTENCE_END.finditer(t)]
+    if ends and ends[-1] >= MIN_KEPT * len(t):
+        return t[:ends[-1]].strip()
+    for m in reversed(list(CLAUSE_BREAK.finditer(t))):
+        head = t[:m.start()].rstrip()
+        words = len(head) // 2 if lang == "zh" else len(head.split())
+        if len(head) >= MIN_KEPT * len(t) and words >= 4 and not SUBORDINATE_OPENING.match(head):
+            return head + stop
     return t
 
 

@@ -159,7 +159,9 @@ def assemble(turn: TurnContext, ranked: RankedList, answer: FinalAnswer, rev: Re
     items: list[RecommendedItem] = []
     rev = rev.model_copy(update={"items": [v.model_copy(update={"rationale": finish_sentence(
         v.rationale, RATIONALE_CHARS, lang)}) for v in rev.items]})
-    answer = answer.model_copy(update={"message": finish_sentence(answer.message, MESSAGE_CHARS, lang)})
+    answer = answer.model_copy(update={"message": finish_sentence(answer.message, MESSAGE_CHARS, lang),
+                                       "interest_summary": finish_sentence(answer.interest_summary, MESSAGE_CHARS,
+                                                                           lang)})
     for v in rev.items:
         cand = g.candidates[v.item_id]
         if v.recited_from is not None:

@@ -110,3 +110,27 @@ def test_wording_comes_from_the_dataset_and_settings() -> None:
 
     w = wording_for("csv", S())
     assert (w.noun, w.plural, w.verb, w.category) == ("book", "books", "read", "shelf")
+
+
+@pytest.mark.parametrize(("text", "lang", "cut", "want"), [
+    ("Alien fits your taste for sci-fi", "en", False, "Alien fits your taste for sci-fi."),
+    ("Alien fits your taste for sci-fi, and people who liked Aliens also", "en", True,
+     "Alien fits your taste for sci-fi."),
+    ("You like thrillers. Heat is what people who watched Ronin chose next, and it", "en", True,
+     "You like thrillers. Heat is what people who watched Ronin chose next."),
+    # the clause before the break needs the part that was cut: left as it is (the check calls it incomplete)
+    ("Because you liked Aliens, Alien is a close match to what you have been", "en", True,
+     "Because you liked Aliens, Alien is a close match to what you have been"),
+    ("这部科幻片符合你最近的口味，喜欢异形的人也看了这部电影因为它的故事很相似而且", "zh", True,
+     "这部科幻片符合你最近的口味。"),
+    ("Already ends.", "en", True, "Already ends."),
+])
+def test_finish_sentence_ends_cut_texts_at_a_whole_clause(text: str, lang: str, cut: bool, want: str) -> None:
+    """A text cut at its length cap keeps its whole sentences or its main clause, never a dangling half."""
+    from evorec.agent.answer_templates import finish_sentence
+
+    cap = len(text) if cut else len(text) + 20
+    out = finish_sentence(text, cap, lang)  # type: ignore[arg-type]
+    assert out == want
+    if out != text:
+        assert check_text(out, "rationale", lang) == []  # type: ignore[arg-type]
