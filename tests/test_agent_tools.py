@@ -73,6 +73,10 @@ def test_similar_items_reasons_are_written_for_the_person() -> None:
         assert "Star Voyage" in text
     like = out.evidence[out.ranked.items[0].evidence_ids[0]]
     assert set(like.numbers) == {"similarity", "co_occurrences"}
+    for item in out.ranked.items:  # a Chinese request gets them in Chinese, naming the same two titles
+        zh = item.template_rationales["zh"]
+        assert f"《{item.title}》" in zh and "《Star Voyage》" in zh, zh
+        assert check_text(zh, f"rationale:{item.item_id}", "zh", [i.title for i in out.ranked.items]) == [], zh
 
 
 def test_the_model_recommends_from_similar_items(settings: Settings) -> None:

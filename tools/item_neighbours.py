@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from evorec.tools.evidence import Evidence, evidence_id
 from evorec.tools.store.records import ItemHit
-from evorec.tools.wording import GENERIC, CatalogWording
+from evorec.tools.wording import GENERIC, CatalogWording, Lang
 
 
 class ItemNeighbour(ItemHit):
@@ -27,18 +27,25 @@ class ItemNeighbours(BaseModel):
     anchor: ItemHit
     neighbours: list[ItemNeighbour] = Field(default_factory=list)
 
-    def like_evidence(self, n: ItemNeighbour, wording: CatalogWording = GENERIC) -> Evidence:
-        """``ev:like:<anchor>:<item>``: why ``n`` is like the anchor, in words for the person (it is also the
-        item's template rationale); the two numbers stay in ``numbers``."""
-        a, verb = self.anchor.title, wording.verb
-        bits = []
+    def like_texts(self, n: ItemNeighbour, wording: CatalogWording = GENERIC) -> dict[Lang, str]:
+        """Why ``n`` is like the anchor, in words for the person, by language (the item's template rationale;
+        English is also its evidence text)."""
+        a, verb, zh_verb = self.anchor.title, wording.verb, wording.verb_zh
+        en, zh = [], []
         if n.similarity > 0:
-            bits.append(f"{n.title} is close to {a} in what it is about")
+            en.append(f"{n.title} is close to {a} in what it is about")
+            zh.append(f"《{n.title}》和《{a}》的内容很接近")
         if n.co_occurrences > 0:
-            bits.append(f"people who {verb} {a} also {verb} {n.title}")
-        text = "; ".join(bits) or f"{n.title} is like {a}"
+            en.append(f"people who {verb} {a} also {verb} {n.title}")
+            zh.append(f"{zh_verb}过《{a}》的人也{zh_verb}了《{n.title}》")
+        text = "; ".join(en) or f"{n.title} is like {a}"
+        return {"en": text[0].upper() + text[1:] + ".", "zh": "；".join(zh or [f"《{n.title}》和《{a}》很像"]) + "。"}
+
+    def like_evidence(self, n: ItemNeighbour, wording: CatalogWording = GENERIC) -> Evidence:
+        """``ev:like:<anchor>:<item>``: why ``n`` is like the anchor (:meth:`like_texts`, English); the two
+        numbers stay in ``numbers``."""
         return Evidence(id=evidence_id("like", f"{self.anchor.item_id}:{n.item_id}"), kind="like",
-                        item_id=n.item_id, text=text[0].upper() + text[1:] + ".",
+                        item_id=n.item_id, text=self.like_texts(n, wording)["en"],
                         numbers={"similarity": round(n.similarity, 2), "co_occurrences": n.co_occurrences})
 
     @property

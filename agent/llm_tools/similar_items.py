@@ -70,7 +70,8 @@ def run(ctx: ToolContext, a: Args) -> ToolOutput:
                         score=round(n.score or 0.0, 6),
                         sources=[s for s, v in (("similar", n.similarity), ("cooc", n.co_occurrences)) if v > 0],
                         features={"similarity": round(n.similarity, 5), "co_occurrences": n.co_occurrences},
-                        evidence_ids=[ev.id, anchor.evidence[0].id], template_rationale=ev.text)
+                        evidence_ids=[ev.id, anchor.evidence[0].id], template_rationale=ev.text,
+                        template_rationales=found.like_texts(n, wording))
              for r, (n, ev) in enumerate(zip(kept, likes, strict=True), start=1)]
     short = None if len(items) >= c.k else \
         f"only {len(items)} items like {found.anchor.title} satisfy the constraints"
