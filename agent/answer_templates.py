@@ -38,6 +38,10 @@ def finish_sentence(text: str, cap: int, lang: Lang) -> str:
     leaves a main clause ("Alien fits your taste for sci-fi, and people who" → "Alien fits your taste for
     sci-fi."); with neither it stays cut, and the person check calls it incomplete."""
     t = text.strip()
+    if t.count("(") > t.count(")") or t.count("（") > t.count("）"):  # an aside left open: drop it
+        head = t[:max(t.rfind("("), t.rfind("（"))].rstrip(" ,;:，；：—–-")
+        if len(head) >= MIN_KEPT * len(t):
+            t = head
     if not t or t[-1] in TERMINAL:
         return t
     stop = "。" if lang == "zh" else "."

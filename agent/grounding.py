@@ -41,8 +41,21 @@ class FinalAnswer(BaseModel):
     interest_summary: str = ""
 
 
-def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int, summary: bool = False
-                  ) -> dict[str, Any]:
+# A Chinese answer's texts open with a Chinese character (or a title's 《 / “): the 0.5B, told in the prompt to
+# answer in Chinese, still wrote English 47 times in 47 (issue 13); once started in Chinese it goes on in Chinese.
+ZH_OPENING = "[\\u4e00-\\u9fff《“]"
+JSON_CHAR = '[^"\\\\\\x00-\\x1f]'
+
+
+def text_schema(cap: int, lang: str = "en") -> dict[str, Any]:
+    """One person-facing string of at most ``cap`` characters, opening in the answer's language."""
+    if lang == "zh":
+        return {"type": "string", "pattern": f"^{ZH_OPENING}{JSON_CHAR}{{0,{cap - 1}}}$"}
+    return {"type": "string", "maxLength": cap}
+
+
+def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int, summary: bool = False,
+                  lang: str = "en") -> dict[str, Any]:
     """JSON schema for ``response_format``: item and evidence ids are enums, so a grammar-enforcing
     server cannot even emit an invented id. The validator still checks everything.
 
@@ -54,14 +67,14 @@ def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int, sum
     props: dict[str, Any] = {  # items first: a small model spends its budget on the part that matters
         "items": {"type": "array", "minItems": n_min, "maxItems": max(k, 1), "items": {
             "type": "object",
-            "properties": {"item_id": item_id, "rationale": {"type": "string", "maxLength": RATIONALE_CHARS},
+            "properties": {"item_id": item_id, "rationale": text_schema(RATIONALE_CHARS, lang),
                            "evidence_ids": {"type": "array", "items": ev_id, "minItems": 1,
                                             "maxItems": CITED_PER_ITEM}},
             "required": ["item_id", "rationale", "evidence_ids"], "additionalProperties": False}},
-        "message": {"type": "string", "maxLength": MESSAGE_CHARS},
+        "message": text_schema(MESSAGE_CHARS, lang),
     }
     if summary:
-        props["interest_summary"] = {"type": "string", "maxLength": MESSAGE_CHARS}
+        props["interest_summary"] = text_schema(MESSAGE_CHARS, lang)
     return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
 

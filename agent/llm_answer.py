@@ -45,6 +45,8 @@ ANSWER_TOKENS_BASE, ANSWER_TOKENS_PER_ITEM = 60, 75  # above what the schema's l
 # Prompt budgets (prompt evaluation dominates a turn on a CPU): candidates shown beyond the items the
 # LLM writes, past chat messages, evidence ids in the schema.
 EXTRA_SHOWN, HISTORY_CHARS, EVIDENCE_ENUM_CAP = 1, 160, 32
+# the answer instruction in the answer's language (a small model follows the language it is asked in)
+ANSWER_PROMPTS = {"en": "agent_answer", "zh": "agent_answer_zh"}
 EVIDENCE_ID = re.compile(r"ev:[\w|.\-]+(?::[\w|.\-]+)*")
 
 
@@ -69,10 +71,11 @@ class LLMTurnOptions:
 
 
 def session_note(trace: TurnTrace, prefs_note: str) -> str:
-    """What the model should know about the asker, without their id (a model given an id writes it)."""
+    """What the model should know about the asker, in the asker's own voice and without their id (a model given
+    an id writes it; told about "the person asking" it wrote "The person has ...")."""
     cold = not any(not o.cold_start for o in trace.tools if o.name == "get_user_history")
-    return (f"(The person asking{', new here: no history yet' if cold else ''}. Preferences in force: "
-            f"{prefs_note}. Answer in {LANGUAGE_NAMES[trace.lang]}.)")
+    return (f"({'I am new here, with no history yet. ' if cold else ''}My preferences in force: {prefs_note}. "
+            f"Answer me in {LANGUAGE_NAMES[trace.lang]}.)")
 
 
 def llm_answer(turn: TurnContext, opts: LLMTurnOptions, history: list[dict[str, str]]) -> Recommendations:
@@ -108,13 +111,13 @@ def llm_answer(turn: TurnContext, opts: LLMTurnOptions, history: list[dict[str, 
               else o.for_model()} for tc, o in zip(calls, outcomes, strict=True)]
     extra = "" if had_rank else f"Candidates from rank_candidates:\n{ranked_summary(ranked, shown=shown)}\n\n"
     facts = pre_run_facts(trace)
-    msgs.append({"role": "user", "content": f"{extra}Facts about you (the person asking):\n{facts}\n\n"
-                 f"{load_prompt('agent_answer').strip().format(n=n_items, language=LANGUAGE_NAMES[trace.lang])}"})
+    ask = load_prompt(ANSWER_PROMPTS[trace.lang]).strip().format(n=n_items, language=LANGUAGE_NAMES[trace.lang])
+    msgs.append({"role": "user", "content": f"{extra}Facts about me:\n{facts}\n\n{ask}"})
     shown_text = "\n".join(str(m.get("content") or "") for m in msgs[len(past) + 1:])
     found = (e.rstrip(".") for e in EVIDENCE_ID.findall(shown_text))
     cite = [e for e in dict.fromkeys(found) if e in trace.evidence][:EVIDENCE_ENUM_CAP]
     pickable = [i.item_id for i in ranked.items[:shown]]
-    schema = answer_schema(pickable, cite, n_items)
+    schema = answer_schema(pickable, cite, n_items, lang=trace.lang)
     streamer = MessageStreamer()
 
     def on_token(delta: str) -> None:

@@ -44,6 +44,9 @@ TAUTOLOGY = re.compile(
     r"(?:it|this) (?:is|was) (?:a )?(?:good )?(?:pick|choice|recommendation) (?:for you )?because it (?:is|was) "
     r"(?:a )?(?:good )?(?:pick|choice|recommendation)|推荐给你的推荐|你没看过的你没看过",
     re.IGNORECASE)
+# a phrase with no main clause: "Based on your past picks and the current forecast."
+FRAGMENT = re.compile(r"^(?:based on|according to|given|in line with)\b[^,;:]*$|^(?:根据|基于)[^，；：,;:]*$",
+                      re.IGNORECASE)
 END = re.compile(r"[.!?。！？…)）\"”』」]$")
 
 
@@ -81,6 +84,10 @@ def check_text(text: str, where: str, lang: Lang, titles: list[str] | None = Non
         out.append(PersonIssue(kind="tautology", where=where, detail=empty.group(0)))
     if raw.endswith(("...", " …")) or not END.search(raw):
         out.append(PersonIssue(kind="incomplete", where=where, detail=raw[-20:]))
+    elif FRAGMENT.match(raw):
+        out.append(PersonIssue(kind="incomplete", where=where, detail="no main clause"))
+    elif raw.count("(") != raw.count(")") or raw.count("（") != raw.count("）"):
+        out.append(PersonIssue(kind="incomplete", where=where, detail="unbalanced brackets"))
     limit = cap or CAPS.get(place, 320)
     if len(raw) > limit:
         out.append(PersonIssue(kind="too_long", where=where, detail=f"{len(raw)} > {limit} characters"))

@@ -3,6 +3,8 @@ the grounding validator)."""
 
 from __future__ import annotations
 
+import re
+
 from evorec.tools.evidence import Evidence
 from evorec.tools.recommendation import RankedList
 from evorec.tools.store.records import ItemHit
@@ -11,11 +13,24 @@ CANDIDATE_EVIDENCE_CHARS = 110
 SEARCH_SHOWN = 5
 
 
+# where a clipped text may end: after a whole list item, clause or sentence
+ITEM_BREAK = re.compile(r"[,;.!?](?=\s)|[，；。！？、]")
+CLIPPED_KEEPS = 1 / 3
+
+
 def clip(text: str, n: int = 200) -> str:
-    """Shorten at a word boundary (a cut number or date would be copied as a wrong fact)."""
+    """Shorten to whole list items or clauses ("Sci-Fi 30%, Animation 20%."), else at a word boundary, and end
+    with a full stop: a small model copies a trailing " …" or a half item into its answer, and a cut number or
+    date would be copied as a wrong fact."""
     if len(text) <= n:
         return text
-    return text[:n].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    head = text[:n]
+    breaks = [m.start() for m in ITEM_BREAK.finditer(head) if m.start() >= n * CLIPPED_KEEPS]
+    cut = head[:breaks[-1]] if breaks else head.rsplit(" ", 1)[0]
+    if cut.count("(") > cut.count(")"):  # an aside cut open: drop it
+        cut = cut[:cut.rfind("(")]
+    cut = cut.rstrip(" ,;:，；：、—–-")
+    return cut + ("。" if re.search(r"[\u4e00-\u9fff]$", cut) else ".")
 
 
 def ranked_summary(ranked: RankedList, shown: int = 8, per_item: int = 1) -> str:
@@ -30,8 +45,9 @@ def ranked_summary(ranked: RankedList, shown: int = 8, per_item: int = 1) -> str
     for it in ranked.items[:shown]:  # plain sentences: a small model copies from here into its rationale
         about = ", ".join(x for x in (str(it.year or ""), "/".join(it.categories)) if x)
         evs = [(e, pool[e]) for e in it.evidence_ids if e in pool][:per_item]
-        why = " ".join(f"{clip(ev.text, CANDIDATE_EVIDENCE_CHARS)} [{e}]" for e, ev in evs) or "(no evidence)"
-        lines.append(f"- {it.item_id}: {it.title}{f' ({about})' if about else ''}. {why}")
+        # the evidence id leads its text (like the facts' "- ev:...: text"): trailing ids get copied into rationales
+        why = " ".join(f"{e}: {clip(ev.text, CANDIDATE_EVIDENCE_CHARS)}" for e, ev in evs) or "(no evidence)"
+        lines.append(f"- {it.item_id}: {it.title}{f' ({about})' if about else ''} — {why}")
     return "\n".join(lines)
 
 

@@ -60,6 +60,20 @@ def test_free_text_checked_against_all_evidence() -> None:
     assert G.check_free_text("You watched Secret Diary 7 times.") != []
 
 
+def test_chinese_answer_schema_makes_texts_open_in_chinese() -> None:
+    """The grammar makes a Chinese answer's texts start in Chinese, still within their caps."""
+    import re
+
+    s = answer_schema(["i1"], ["ev:x"], 1, lang="zh")
+    for sch, cap in ((s["properties"]["message"], 60), (s["properties"]["items"]["items"]["properties"][
+            "rationale"], 72)):
+        pat = re.compile(sch["pattern"])
+        assert pat.match("你喜欢科幻片，《Alien》很适合你。") and pat.match("《Alien》是你会喜欢的科幻片。")
+        assert not pat.match("You like sci-fi.") and not pat.match("你" * (cap + 1))
+        assert not pat.match('你说"好') and pat.match("你" * cap)
+    assert answer_schema(["i1"], ["ev:x"], 1)["properties"]["message"] == {"type": "string", "maxLength": 60}
+
+
 def test_schema_enumerates_ids_and_parser_tolerates_fences() -> None:
     s = answer_schema(["i1", "i3"], ["ev:trend:Sci-Fi"], 2)
     item = s["properties"]["items"]["items"]["properties"]

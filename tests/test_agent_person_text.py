@@ -89,10 +89,34 @@ def test_own_part_keeps_what_the_person_asks_about_themself() -> None:
     ("You have watched 10 of 403 events from 1997-09-20.", "tautology"),
     ("You might like Grim Demon III because it", "incomplete"),
     ("You have recommended the following items for you:", "tautology"),
+    ("Based on your past picks and the current forecast.", "incomplete"),
+    ("You should watch the Elven Quest (2024.", "incomplete"),
 ])
 def test_check_flags_what_a_person_should_not_read(text: str, kind: str) -> None:
     kinds = {p.kind for p in check_text(text, "message", "en", ["Grim Demon III", "The Zombie of Ghost"])}
     assert kind in kinds, kinds
+
+
+def test_check_passes_whole_sentences_that_open_with_a_phrase() -> None:
+    """Positive controls for the fragment and bracket rules."""
+    assert check_text("Based on your love of sci-fi, Alien fits you.", "message", "en", ["Alien"]) == []
+    assert check_text("Here are 3 films for you (no Horror): Alien, Heat and Ronin.", "message", "en",
+                      ["Alien", "Heat", "Ronin"]) == []
+    assert {p.detail for p in check_text("根据你的喜好。", "message", "zh")} == {"no main clause"}
+    assert check_text("根据你的喜好，《Alien》很适合你。", "message", "zh", ["Alien"]) == []
+
+
+def test_clip_keeps_whole_items_and_never_leaves_an_ellipsis() -> None:
+    """What the answer call is shown ends at a whole list item: a small model copied "Animation …"."""
+    from evorec.agent.tool_summaries import clip
+
+    fact = "Your next films, forecast: Sci-Fi 30%, Animation 20%, Drama 10%, Horror 5%, Comedy 5%."
+    out = clip(fact, 60)
+    assert out == "Your next films, forecast: Sci-Fi 30%, Animation 20%." and len(out) <= 61
+    assert clip("You watched Alien (1979, Sci-Fi, Horror) and Heat", 30) == "You watched Alien."
+    assert clip("short", 60) == "short"
+    assert clip("你最近看的电影：科幻三成，动画两成，剧情一成，恐怖半成，喜剧半成。", 20).endswith("。")
+    assert "…" not in clip("word " * 50, 40) and clip("word " * 50, 40).endswith("word.")
 
 
 def test_check_flags_the_wrong_language() -> None:
@@ -124,6 +148,7 @@ def test_wording_comes_from_the_dataset_and_settings() -> None:
     ("这部科幻片符合你最近的口味，喜欢异形的人也看了这部电影因为它的故事很相似而且", "zh", True,
      "这部科幻片符合你最近的口味。"),
     ("Already ends.", "en", True, "Already ends."),
+    ("You should watch the Elven Quest (2024", "en", False, "You should watch the Elven Quest."),
 ])
 def test_finish_sentence_ends_cut_texts_at_a_whole_clause(text: str, lang: str, cut: bool, want: str) -> None:
     """A text cut at its length cap keeps its whole sentences or its main clause, never a dangling half."""

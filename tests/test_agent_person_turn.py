@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,8 @@ def test_the_llm_is_asked_to_answer_in_the_requests_language(settings: Settings)
     svc = AgentService(ToolboxDouble(), settings, llm=llm)
     res = svc.chat_turn("s1", "42", "今晚看什么好？")
     first, second = llm.requests
-    assert "Answer in Simplified Chinese" in first.text and "in Simplified Chinese" in second.messages[-1]["content"]
+    assert "Answer me in Simplified Chinese" in first.text and "简体中文" in second.messages[-1]["content"]
+    assert second.response_format is not None and "pattern" in json.dumps(second.response_format)
     assert "42" not in first.messages[-1]["content"]  # the model is never given the user's id
     assert res.recommendations.message == "这几部科幻片适合你。"
     assert [i.rationale.source for i in res.recommendations.items[:2]] == ["llm", "llm"]
