@@ -32,6 +32,18 @@ MIN_KEPT = 0.3
 FACT_CHARS, TRENDS_SHOWN = 120, 1
 
 
+# an evidence id the model copied into its text, with its brackets or trailing colon ("[ev:trend:Sci-Fi]",
+# "ev:trending:i0129: Popular lately"); the citation itself is kept in the structured evidence_ids field
+COPIED_CITATION = re.compile(r"\s*[\[(（]?\bev:[\w|.\-]*(?::[\w|.\-]+)*[\])）]?\s*:?", re.IGNORECASE)
+
+
+def drop_copied_citations(text: str) -> str:
+    """The text without evidence ids copied into it (they stay in ``evidence_ids``, where they belong)."""
+    out = COPIED_CITATION.sub(" ", text)
+    out = re.sub(r"\s+([,.;:!?，。；：！？])", r"\1", re.sub(r"\s{2,}", " ", out)).strip(" ,;:，；：")
+    return out[:1].upper() + out[1:] if out else out
+
+
 def finish_sentence(text: str, cap: int, lang: Lang) -> str:
     """End a sentence the model left without a full stop. A text that stopped at its length cap was cut
     mid-thought: keep its last whole sentence, else its first clauses up to the last clause break that

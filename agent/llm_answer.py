@@ -15,6 +15,7 @@ from typing import Any, Literal
 from evorec.agent.answer_templates import (
     LANGUAGE_NAMES,
     describe_constraints,
+    drop_copied_citations,
     finish_sentence,
     pre_run_facts,
     recommended_item,
@@ -161,7 +162,7 @@ def assemble(turn: TurnContext, ranked: RankedList, answer: FinalAnswer, rev: Re
     dropped = list(rev.dropped)
     items: list[RecommendedItem] = []
     rev = rev.model_copy(update={"items": [v.model_copy(update={"rationale": finish_sentence(
-        v.rationale, RATIONALE_CHARS, lang)}) for v in rev.items]})
+        drop_copied_citations(v.rationale), RATIONALE_CHARS, lang)}) for v in rev.items]})
     answer = answer.model_copy(update={"message": finish_sentence(answer.message, MESSAGE_CHARS, lang),
                                        "interest_summary": finish_sentence(answer.interest_summary, MESSAGE_CHARS,
                                                                            lang)})

@@ -68,10 +68,16 @@ def test_chinese_answer_schema_makes_texts_open_in_chinese() -> None:
     for sch, cap in ((s["properties"]["message"], 60), (s["properties"]["items"]["items"]["properties"][
             "rationale"], 72)):
         pat = re.compile(sch["pattern"])
-        assert pat.match("你喜欢科幻片，《Alien》很适合你。") and pat.match("《Alien》是你会喜欢的科幻片。")
+        assert pat.match("你喜欢科幻片，《Alien》很适合你。") and pat.match("这几部科幻片适合你。")
         assert not pat.match("You like sci-fi.") and not pat.match("你" * (cap + 1))
-        assert not pat.match('你说"好') and pat.match("你" * cap)
-    assert answer_schema(["i1"], ["ev:x"], 1)["properties"]["message"] == {"type": "string", "maxLength": 60}
+        assert not pat.match('你说"好') and pat.match("你" * (cap - 2))
+    rationale = s["properties"]["items"]["items"]["properties"]["rationale"]["pattern"]
+    assert re.match(rationale, "《Alien》是你会喜欢的科幻片。")
+    en = answer_schema(["i1"], ["ev:x"], 1)["properties"]
+    assert en["items"]["items"]["properties"]["rationale"] == {"type": "string", "maxLength": 72}
+    msg = re.compile(en["message"]["pattern"])
+    assert msg.match("You have been watching more comedies lately.") and msg.match("Here are three picks for you.")
+    assert not msg.match("Based on your past picks and the current forecast.") and not msg.match("You" + "u" * 60)
 
 
 def test_schema_enumerates_ids_and_parser_tolerates_fences() -> None:

@@ -119,6 +119,19 @@ def test_clip_keeps_whole_items_and_never_leaves_an_ellipsis() -> None:
     assert "…" not in clip("word " * 50, 40) and clip("word " * 50, 40).endswith("word.")
 
 
+@pytest.mark.parametrize(("text", "want"), [
+    ("ev:trending:i0129: Popular with everyone lately.", "Popular with everyone lately."),
+    ("You like westerns [ev:trend:Western].", "You like westerns."),
+    ("You liked Heat (ev:cooc:i0651), so try this.", "You liked Heat, so try this."),
+    ("这部片很受欢迎 [ev:trending:i1]。", "这部片很受欢迎。"),
+    ("Nothing to drop (1995).", "Nothing to drop (1995)."),
+])
+def test_copied_evidence_ids_are_dropped_from_llm_texts(text: str, want: str) -> None:
+    from evorec.agent.answer_templates import drop_copied_citations
+
+    assert drop_copied_citations(text) == want
+
+
 def test_check_flags_the_wrong_language() -> None:
     assert {p.kind for p in check_text("Here are 3 films for you: Alien.", "message", "zh", ["Alien"])} == {
         "language"}
