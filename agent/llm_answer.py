@@ -220,7 +220,8 @@ def person_issues(text: str, where: str, trace: TurnTrace, user_id: str) -> list
     """The person-facing check of one grounded LLM text (recorded in the trace; the caller swaps in the
     template when this is not empty)."""
     ids = [*trace.candidate_ids, *([user_id] if not user_id.isdigit() else [])]
-    issues = check_text(text, where, trace.lang, list(trace.titles.values()), ids)
+    issues = [i.model_copy(update={"text": text})
+              for i in check_text(text, where, trace.lang, list(trace.titles.values()), ids)]
     trace.llm_texts += 1
     trace.llm_text_issues += issues
     return issues

@@ -54,6 +54,7 @@ class PersonIssue(BaseModel):
     kind: Kind
     where: str
     detail: str
+    text: str | None = None  # the failing text, where it was the LLM's (kept so that failures can be read)
 
 
 def _strip_titles(text: str, titles: list[str]) -> str:

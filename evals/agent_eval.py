@@ -413,7 +413,8 @@ def render_markdown(rep: AgentEvalReport, command: str = "") -> str:
     for r in flagged:
         lines.append(f"- **{r.id}** ({r.lang}): " + "; ".join(
             [f"{i.where} {i.kind} `{i.detail}`" for i in r.person_issues[:4]]
-            + [f"llm (replaced) {i.where} {i.kind} `{i.detail}`" for i in r.llm_raw_issues[:4]]))
+            + [f"llm (replaced) {i.where} {i.kind} `{i.detail}`" + (f": “{i.text}”" if i.text else "")
+               for i in r.llm_raw_issues[:4]]))
     return "\n".join(lines) + "\n"
 
 

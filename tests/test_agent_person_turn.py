@@ -83,6 +83,7 @@ def test_llm_text_not_written_for_the_person_is_replaced(settings: Settings) -> 
     assert any("not written for the person" in d and "third_person" in d for d in rec.dropped)
     assert any(d.startswith("message replaced by template") and "tautology" in d for d in rec.dropped)
     assert {i.kind for i in res.trace.llm_text_issues} >= {"third_person", "tautology"}
+    assert "The user likes Sci-Fi: rising." in {i.text for i in res.trace.llm_text_issues}  # readable in the eval
     assert "user" not in (rec.message or "").lower()
 
 
