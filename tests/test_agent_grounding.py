@@ -74,9 +74,7 @@ def test_chinese_answer_schema_makes_texts_open_in_chinese() -> None:
     rationale = s["properties"]["items"]["items"]["properties"]["rationale"]["pattern"]
     assert re.match(rationale, "《Alien》是你会喜欢的科幻片。")
     en = answer_schema(["i1"], ["ev:x"], 1)["properties"]
-    rat = re.compile(en["items"]["items"]["properties"]["rationale"]["pattern"])
-    assert rat.match("Alien fits your taste for sci-fi.") and rat.match("2001: A Space Odyssey is a classic.")
-    assert not rat.match("这部科幻片适合你。") and not rat.match("A" * 73) and rat.match("A" * 72)
+    assert en["items"]["items"]["properties"]["rationale"] == {"type": "string", "maxLength": 72}
     msg = re.compile(en["message"]["pattern"])
     assert msg.match("You have been watching more comedies lately.") and msg.match("Here are three picks for you.")
     assert not msg.match("Based on your past picks and the current forecast.") and not msg.match("You" + "u" * 60)
