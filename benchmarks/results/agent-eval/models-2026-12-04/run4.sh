@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# #13: the packaged 0.5B on the whole suite after the message-opening and copied-citation changes, one
+# llama.cpp thread, on a fresh copy of the prepared home (the same as run2.sh).
+set -u
+export OPENBLAS_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+cd /work/main
+m=qwen2.5-coder-0.5b; port=8092
+rm -rf /work/homes/m4-$m; cp -a /work/homes/bench-main /work/homes/m4-$m
+EVOREC_HOME=/work/homes/m4-$m EVOREC_LLM_THREADS=1 .venv/bin/evorec llm serve --model $m --port $port \
+  > /work/llm-models/serve4.log 2>&1 &
+until curl -sf http://127.0.0.1:$port/v1/models >/dev/null; do sleep 5; done; echo "up $(date +%T)"
+EVOREC_HOME=/work/homes/m4-$m /usr/bin/time -v .venv/bin/evorec eval-agent --llm http://127.0.0.1:$port/v1 \
+  --scenarios evals/scenarios/agent_scenarios.jsonl --runs-dir /work/llm-models/r4-$m > /work/llm-models/eval4.log 2>&1
+pkill -f "evorec llm serve" ; echo DONE $(date +%T)
