@@ -10,7 +10,7 @@ from evorec.agent.person_text import template_message as person_message
 from evorec.agent.person_text import template_rationale as person_rationale
 from evorec.agent.person_text import template_summary as person_summary
 from evorec.agent.recommendations import Rationale, RecommendedItem
-from evorec.agent.tool_summaries import clip
+from evorec.agent.tool_summaries import clip, drop_open_aside
 from evorec.agent.turn_trace import TurnTrace
 from evorec.tools.constraints import Constraints
 from evorec.tools.evidence import Evidence
@@ -49,11 +49,7 @@ def finish_sentence(text: str, cap: int, lang: Lang) -> str:
     mid-thought: keep its last whole sentence, else its first clauses up to the last clause break that
     leaves a main clause ("Alien fits your taste for sci-fi, and people who" → "Alien fits your taste for
     sci-fi."); with neither it stays cut, and the person check calls it incomplete."""
-    t = text.strip()
-    if t.count("(") > t.count(")") or t.count("（") > t.count("）"):  # an aside left open: drop it
-        head = t[:max(t.rfind("("), t.rfind("（"))].rstrip(" ,;:，；：—–-")
-        if len(head) >= MIN_KEPT * len(t):
-            t = head
+    t = drop_open_aside(text.strip(), MIN_KEPT * len(text.strip()))
     if not t or t[-1] in TERMINAL:
         return t
     stop = "。" if lang == "zh" else "."

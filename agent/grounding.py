@@ -49,15 +49,16 @@ JSON_CHAR = '[^"\\\\\\x00-\\x1f]'
 
 # The message opens as a sentence spoken to the person: asked for "one sentence", the 0.5B and the 1.5B wrote
 # a phrase with no main clause ("Based on your past picks and the current forecast.") in 15 and 34 of 49 turns.
-MESSAGE_OPENINGS = {"en": "(You|Your|These|This|Here) ", "zh": "(你|为你|这)"}
+# (plain words, no regex characters: they go into the pattern as they are)
+MESSAGE_OPENINGS = {"en": ("You ", "Your ", "These ", "This ", "Here "), "zh": ("你", "为你", "这")}
 
 
-def text_schema(cap: int, lang: str = "en", opening: str | None = None) -> dict[str, Any]:
-    """One person-facing string of at most ``cap`` characters, opening in the answer's language (or with one
-    of the ``opening`` alternatives, a regex group without nested groups)."""
-    if opening is not None:  # the rest is capped so that the longest opening plus it fits ``cap``
-        longest = max(len(a) for a in opening.rstrip(" ").strip("()").split("|")) + opening.endswith(" ")
-        return {"type": "string", "pattern": f"^{opening}{JSON_CHAR}{{0,{cap - longest}}}$"}
+def text_schema(cap: int, lang: str = "en", openings: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One person-facing string of at most ``cap`` characters, opening in the answer's language, or with one
+    of ``openings``."""
+    if openings:  # the rest is capped so that the longest opening plus it fits ``cap``
+        rest = cap - max(map(len, openings))
+        return {"type": "string", "pattern": f"^({'|'.join(openings)}){JSON_CHAR}{{0,{rest}}}$"}
     if lang == "zh":
         return {"type": "string", "pattern": f"^{ZH_OPENING}{JSON_CHAR}{{0,{cap - 1}}}$"}
     return {"type": "string", "maxLength": cap}
@@ -80,7 +81,7 @@ def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int, sum
                            "evidence_ids": {"type": "array", "items": ev_id, "minItems": 1,
                                             "maxItems": CITED_PER_ITEM}},
             "required": ["item_id", "rationale", "evidence_ids"], "additionalProperties": False}},
-        "message": text_schema(MESSAGE_CHARS, lang, MESSAGE_OPENINGS.get(lang)),
+        "message": text_schema(MESSAGE_CHARS, lang, MESSAGE_OPENINGS.get(lang, ())),
     }
     if summary:
         props["interest_summary"] = text_schema(MESSAGE_CHARS, lang)

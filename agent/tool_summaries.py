@@ -16,6 +16,7 @@ SEARCH_SHOWN = 5
 # where a clipped text may end: after a whole list item, clause or sentence
 ITEM_BREAK = re.compile(r"[,;.!?](?=\s)|[，；。！？、]")
 CLIPPED_KEEPS = 1 / 3
+TRAILING_BREAKS = " ,;:，；：、—–-"
 
 
 def clip(text: str, n: int = 200) -> str:
@@ -26,11 +27,17 @@ def clip(text: str, n: int = 200) -> str:
         return text
     head = text[:n]
     breaks = [m.start() for m in ITEM_BREAK.finditer(head) if m.start() >= n * CLIPPED_KEEPS]
-    cut = head[:breaks[-1]] if breaks else head.rsplit(" ", 1)[0]
-    if cut.count("(") > cut.count(")"):  # an aside cut open: drop it
-        cut = cut[:cut.rfind("(")]
-    cut = cut.rstrip(" ,;:，；：、—–-")
+    cut = drop_open_aside(head[:breaks[-1]] if breaks else head.rsplit(" ", 1)[0]).rstrip(TRAILING_BREAKS)
     return cut + ("。" if re.search(r"[\u4e00-\u9fff]$", cut) else ".")
+
+
+def drop_open_aside(text: str, keep_at_least: float = 0) -> str:
+    """The text without a bracketed aside left open at its end ("Alien (1979, Sci" → "Alien"), unless fewer
+    than ``keep_at_least`` characters would be left."""
+    if text.count("(") <= text.count(")") and text.count("（") <= text.count("）"):
+        return text
+    head = text[:max(text.rfind("("), text.rfind("（"))].rstrip(TRAILING_BREAKS)
+    return head if len(head) >= keep_at_least else text
 
 
 def ranked_summary(ranked: RankedList, shown: int = 8, per_item: int = 1) -> str:
