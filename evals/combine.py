@@ -6,6 +6,12 @@ bootstrap intervals exactly as one ``evorec eval --seeds ...`` run would. Runs m
 fingerprint, protocol and split; a model is kept when every run has it, and a seed must not repeat.
 
     python -m evorec.evals.combine RUN_DIR RUN_DIR ... --out DIR
+
+``join_runs`` puts side by side runs of the same data, split and seeds that hold different models, or the
+same model under different configs (an ablation): each run's models may be relabelled (``RUN_DIR=LABEL``),
+and the paired intervals then compare every variant with every other on the same test cases.
+
+    python -m evorec.evals.combine --join RUN_DIR=full RUN_DIR=no_text ... --out DIR
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ def load_run(run_dir: Path) -> tuple[EvalResult, dict[str, np.ndarray]]:
         return res, {k: z[k] for k in z.files}
 
 
-def combine_runs(run_dirs: list[Path], out_dir: Path) -> EvalResult:
+def _load_same_split(run_dirs: list[Path]) -> list[tuple[EvalResult, dict[str, np.ndarray]]]:
     loaded = [load_run(Path(d)) for d in run_dirs]
     if not loaded:
         raise InvalidRequestError("no runs to combine")
@@ -38,9 +44,15 @@ def combine_runs(run_dirs: list[Path], out_dir: Path) -> EvalResult:
     for res, ranks in loaded[1:]:
         if (res.dataset.fingerprint, res.config.protocol, res.split) != \
                 (first.dataset.fingerprint, first.config.protocol, first.split):
-            raise InvalidRequestError("runs differ in dataset, protocol or split; only seeds may differ")
+            raise InvalidRequestError("runs differ in dataset, protocol or split")
         if not np.array_equal(ranks["targets"], first_ranks["targets"]):
             raise InvalidRequestError("runs have different test cases")
+    return loaded
+
+
+def combine_runs(run_dirs: list[Path], out_dir: Path) -> EvalResult:
+    loaded = _load_same_split(run_dirs)
+    first, first_ranks = loaded[0]
     seeds = [s for res, _ in loaded for s in (res.seeds or [res.config.seed])]
     if len(set(seeds)) != len(seeds):
         raise InvalidRequestError(f"a seed repeats across the runs: {seeds}")
@@ -70,13 +82,51 @@ def combine_runs(run_dirs: list[Path], out_dir: Path) -> EvalResult:
     return out
 
 
+def parse_labelled(spec: str) -> tuple[Path, str | None]:
+    """``RUN_DIR`` or ``RUN_DIR=LABEL``."""
+    path, sep, label = spec.partition("=")
+    return Path(path), (label.strip() or None) if sep else None
+
+
+def join_runs(specs: list[tuple[Path, str | None]], out_dir: Path) -> EvalResult:
+    """One result holding every run's models (relabelled: ``LABEL`` for a run of one model, else
+    ``MODEL-LABEL``), with paired intervals between all of them. The runs must share data, split and seeds."""
+    loaded = _load_same_split([p for p, _ in specs])
+    first, first_ranks = loaded[0]
+    seeds = list(first.seeds or [first.config.seed])
+    out = first.model_copy(deep=True)
+    out.models, out.mix = [], None
+    ranks_by: dict[str, list[np.ndarray]] = {}
+    for (path, label), (res, ranks) in zip(specs, loaded, strict=True):
+        if list(res.seeds or [res.config.seed]) != seeds:
+            raise InvalidRequestError(f"{path}: seeds {res.seeds} differ from {seeds}; join runs of the same seeds")
+        for m in res.models:
+            name = m.name if label is None else (label if len(res.models) == 1 else f"{m.name}-{label}")
+            if name in ranks_by:
+                raise InvalidRequestError(f"two joined models are both called {name!r}: label the runs (RUN=LABEL)")
+            ranks_by[name] = [ranks[f"{m.name}/seed{r.seed}"] for r in m.runs]
+            out.models.append(m.model_copy(update={"name": name}))
+    out.intervals = pairwise_intervals(list(ranks_by), ranks_by, n_boot=first.config.n_boot)
+    out.config = out.config.model_copy(update={"models": list(ranks_by), "run_name": out_dir.name,
+                                               "out_dir": out_dir.parent})
+    out.wall_seconds = sum(r.wall_seconds for r, _ in loaded)
+    out.command = " ; ".join(r.command for r, _ in loaded if r.command)
+    write_run(out, out_dir)
+    save_ranks(out_dir / "ranks.npz", list(first_ranks["user_ids"]), first_ranks["targets"], seeds, ranks_by,
+               first_ranks["lengths"])
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Combine evorec eval runs made with different seeds.")
-    ap.add_argument("runs", nargs="+", type=Path)
+    ap = argparse.ArgumentParser(description="Combine evorec eval runs made with different seeds (default), or "
+                                             "join runs of the same seeds holding different models (--join).")
+    ap.add_argument("runs", nargs="+", help="run folders; with --join, RUN_DIR=LABEL relabels a run's models")
+    ap.add_argument("--join", action="store_true")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     try:
-        res = combine_runs(args.runs, args.out)
+        res = (join_runs([parse_labelled(s) for s in args.runs], args.out) if args.join
+               else combine_runs([Path(r) for r in args.runs], args.out))
     except InvalidRequestError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -96,6 +96,31 @@ def test_combining_single_seed_runs_equals_one_several_seed_run(synthetic_dir: P
         combine_runs([tmp_path / "s0", tmp_path / "both"], tmp_path / "bad")
 
 
+def test_joining_runs_puts_variants_side_by_side_with_paired_intervals(synthetic_dir: Path, tmp_path: Path,
+                                                                        tmp_settings: Settings) -> None:
+    import numpy as np
+
+    from evorec.evals.combine import join_runs
+
+    base = run_eval(_cfg(synthetic_dir, tmp_path, models=["pop", "markov"], seeds=[0], run_name="base", n_boot=200,
+                         plots=False), tmp_settings, progress=False)
+    run_eval(_cfg(synthetic_dir, tmp_path, models=["markov"], seeds=[0], run_name="variant", n_boot=200,
+                  plots=False, overrides={"markov": {"alpha": 5.0}}), tmp_settings, progress=False)
+    joined = join_runs([(tmp_path / "base", None), (tmp_path / "variant", "markov_a5")], tmp_path / "joined")
+    assert [m.name for m in joined.models] == ["pop", "markov", "markov_a5"]
+    assert joined.model("markov").metrics == base.model("markov").metrics
+    iv = joined.interval("markov_a5", "pop")
+    assert iv.lo <= iv.ratio <= iv.hi
+    ranks = np.load(tmp_path / "joined" / "ranks.npz")
+    assert {"pop/seed0", "markov/seed0", "markov_a5/seed0"} <= set(ranks.files)
+    with pytest.raises(InvalidRequestError, match="both called 'markov'"):
+        join_runs([(tmp_path / "base", None), (tmp_path / "variant", None)], tmp_path / "bad")
+    run_eval(_cfg(synthetic_dir, tmp_path, models=["pop"], seeds=[1], run_name="s1", n_boot=200, plots=False),
+             tmp_settings, progress=False)
+    with pytest.raises(InvalidRequestError, match="seeds"):
+        join_runs([(tmp_path / "base", None), (tmp_path / "s1", "pop1")], tmp_path / "bad2")
+
+
 def test_temporal_protocol_and_custom_ks(synthetic_dir: Path, tmp_path: Path, tmp_settings: Settings) -> None:
     res = run_eval(_cfg(synthetic_dir, tmp_path, models=["pop", "markov"], protocol="temporal", ks=[3, 1],
                         plots=False, cutoff_quantile=0.8), tmp_settings, progress=False, write=False)

@@ -13,7 +13,7 @@ from evorec.tools.data.splits import leave_one_out
 from evorec.tools.models import available_models, create_model
 from evorec.tools.models.forecaster import Forecaster
 from evorec.tools.models.sasrec_ce import SASRecCE
-from evorec.tools.models.torch_trainer import gap_buckets, make_windows, ndcg_at_10
+from evorec.tools.models.torch_trainer import _ndcg10_sum, gap_buckets, make_windows, ndcg_at_10
 
 TINY = {"hidden": 16, "blocks": 1, "heads": 1, "max_len": 20, "batch_size": 32, "epochs": 2, "device": "cpu",
         "threads": 1, "patience": 2}
@@ -35,6 +35,24 @@ def test_ndcg_at_10_hand_computed() -> None:
     # row 1: item 5 masked -> item 1 ranks last of 4 remaining: 1/log2(5)
     got = ndcg_at_10(scores, hists, np.array([3, 1]))
     assert got == pytest.approx((1 / np.log2(3) + 1 / np.log2(5)) / 2)
+
+
+def test_device_side_validation_ndcg_equals_the_numpy_reference() -> None:
+    """Validation NDCG@10 is computed where the scores are (a GPU's, in training): same numbers as the numpy
+    reference on random scores with ties, seen items, a seen target and long histories."""
+    import torch
+
+    rng = np.random.default_rng(3)
+    n_items, rows = 300, 64
+    scores = rng.integers(0, 40, size=(rows, n_items + 1)).astype(np.float32)  # many ties
+    hists = [History(rng.choice(np.arange(1, n_items + 1), size=int(rng.integers(0, 120)), replace=False),
+                     np.zeros(0)) for _ in range(rows)]
+    targets = rng.integers(1, n_items + 1, size=rows)
+    targets[0] = hists[0].items[0] if len(hists[0].items) else 1  # a seen target scores 0
+    want = ndcg_at_10(scores, hists, targets)
+    got = float(_ndcg10_sum(torch.from_numpy(scores.copy()), hists, targets)) / rows
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
+    assert 0 < want < 1
 
 
 def test_windows_predict_the_next_event_only() -> None:

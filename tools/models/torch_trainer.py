@@ -240,17 +240,38 @@ def ndcg_at_10(scores: np.ndarray, histories: list[History], targets: np.ndarray
 
 def validation_ndcg10(module: nn.Module, valid: ValidationSet, max_len: int, device: torch.device,
                       batch_size: int = 512) -> float:
-    """Mean validation NDCG@10, scored chunk by chunk (a whole large catalog's score matrix never exists)."""
-    total, n = 0.0, len(valid.histories)
-    for lo in range(0, n, batch_size):
-        hs = valid.histories[lo:lo + batch_size]
-        scores = score_histories(module, hs, max_len, device, batch_size)
-        total += ndcg_at_10(scores, hs, valid.targets[lo:lo + batch_size]) * len(hs)
-    return total / n if n else 0.0
+    """Mean validation NDCG@10 (full catalog, seen items and padding excluded), computed chunk by chunk on the
+    model's device: no score matrix leaves it, and a whole large catalog's matrix never exists."""
+    n = len(valid.histories)
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    for off, h_last, batch in last_hidden(module, valid.histories, max_len, device, batch_size):
+        hs = valid.histories[off:off + batch_size]
+        with _autocast(device):
+            scores = cast(SequenceModule, module).item_logits(h_last, batch).float()
+        total += _ndcg10_sum(scores, hs, valid.targets[off:off + batch_size])
+    return float(total) / n if n else 0.0
+
+
+def _ndcg10_sum(scores: Tensor, histories: list[History], targets: np.ndarray) -> Tensor:
+    """Summed NDCG@10 of one target per row, in place on ``scores``; the same numbers as :func:`ndcg_at_10`
+    (float32 scores compared as they are, gains in float64)."""
+    dev = scores.device
+    scores[:, 0] = -math.inf
+    counts = np.fromiter((len(h.items) for h in histories), dtype=np.int64, count=len(histories))
+    if counts.sum():
+        rows = torch.from_numpy(np.repeat(np.arange(len(histories)), counts)).to(dev)
+        cols = torch.from_numpy(np.concatenate([np.asarray(h.items, dtype=np.int64) for h in histories])).to(dev)
+        scores[rows, cols] = -math.inf
+    tgt = scores[torch.arange(len(scores), device=dev), torch.from_numpy(np.asarray(targets, np.int64)).to(dev)]
+    rank = (scores > tgt[:, None]).sum(dim=1)  # 0-based; ties resolved in the target's favour
+    gains = torch.where((rank < 10) & torch.isfinite(tgt), 1.0 / torch.log2(rank.double() + 2.0),
+                        torch.zeros((), dtype=torch.float64, device=dev))
+    return gains.sum()
 
 
 def _train_loss(module: nn.Module, batch: dict[str, Tensor], cfg: TrainConfig, n_items: int,
-                gen: torch.Generator) -> tuple[Tensor, dict[str, float]]:
+                gen: torch.Generator) -> tuple[Tensor, dict[str, Tensor]]:
+    """The loss and its detached parts (tensors: reading them would wait for the device every step)."""
     model = cast(SequenceModule, module)
     hidden = model.encode(batch)
     targets = batch["targets"]
@@ -271,12 +292,12 @@ def _train_loss(module: nn.Module, batch: dict[str, Tensor], cfg: TrainConfig, n
         same[torch.arange(len(y)), torch.arange(len(y))] = False
         logits = logits.masked_fill(same, -1e4)
         ce = F.cross_entropy(logits, torch.arange(len(y), device=y.device), label_smoothing=cfg.label_smoothing)
-    parts = {"ce": float(ce.detach())}
+    parts = {"ce": ce.detach()}
     loss = ce
     aux = model.aux_loss(hidden, batch)
     if aux is not None:
         loss = loss + aux
-        parts["aux"] = float(aux.detach())
+        parts["aux"] = aux.detach()
     return loss, parts
 
 
@@ -306,7 +327,8 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
         batches = (_length_bucketed_batches(lengths, cfg.batch_size, rng) if cfg.batching == "by_length"
                    else _shuffled_batches(len(lengths), cfg.batch_size, rng))
         n_batches = len(batches)
-        total, parts_sum = 0.0, dict[str, float]()
+        total = torch.zeros((), device=device)
+        parts_sum: dict[str, Tensor] = {}
         for idx in batches:
             batch = to_tensors(collate([windows[i] for i in idx], cfg.max_len), device)
             with _autocast(device):
@@ -314,12 +336,12 @@ def fit_sequence_model(module: nn.Module, train_histories: list[History], valid:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss.detach())
+            total += loss.detach()
             for k, v in parts.items():
-                parts_sum[k] = parts_sum.get(k, 0.0) + v
-        row = {"epoch": float(epoch), "loss": total / n_batches, "seconds": time.perf_counter() - t0,
+                parts_sum[k] = parts_sum[k] + v if k in parts_sum else v
+        row = {"epoch": float(epoch), "loss": float(total) / n_batches, "seconds": time.perf_counter() - t0,
                "cpu_seconds": time.process_time() - c0}  # CPU time: the wall time when uncontended (1 thread)
-        row.update({k: v / n_batches for k, v in parts_sum.items()})
+        row.update({k: float(v) / n_batches for k, v in parts_sum.items()})
         if valid is not None and len(valid.histories):
             ndcg = validation_ndcg10(module, valid, cfg.max_len, device, cfg.eval_batch_size)
             row["valid_ndcg10"] = ndcg
