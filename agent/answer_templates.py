@@ -37,10 +37,16 @@ FACT_CHARS, TRENDS_SHOWN = 120, 1
 COPIED_CITATION = re.compile(r"\s*[\[(（]?\bev:[\w|.\-]*(?::[\w|.\-]+)*[\])）]?\s*:?", re.IGNORECASE)
 
 
+# a bare label the model appends after its sentence, copying the layout it was shown: "... yet. Evidence."
+LABEL_TAIL = re.compile(r"\s*(?<![\w-])(?:evidence|sources?|证据)\s*[:：]?\s*[.。]?\s*$", re.IGNORECASE)
+
+
 def drop_copied_citations(text: str) -> str:
-    """The text without evidence ids copied into it (they stay in ``evidence_ids``, where they belong)."""
+    """The text without evidence ids copied into it (they stay in ``evidence_ids``, where they belong), nor a
+    bare "Evidence." label left at its end."""
     out = COPIED_CITATION.sub(" ", text)
     out = re.sub(r"\s+([,.;:!?，。；：！？])", r"\1", re.sub(r"\s{2,}", " ", out)).strip(" ,;:，；：")
+    out = LABEL_TAIL.sub("", out).strip(" ,;:，；：")
     return out[:1].upper() + out[1:] if out else out
 
 

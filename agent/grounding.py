@@ -45,6 +45,10 @@ class FinalAnswer(BaseModel):
 # answer in Chinese, still wrote English 47 times in 47 (issue 13); once started in Chinese it goes on in Chinese.
 ZH_OPENING = "[\\u4e00-\\u9fff《“]"
 JSON_CHAR = '[^"\\\\\\x00-\\x1f]'
+# An English answer's texts hold no CJK or Hangul characters (unless the catalog's own titles do): opened in
+# English, the 0.5B still switched mid-text ("You have no历史") in 7 of 66 turns (issue 13).
+LATIN_CHAR = '[^"\\\\\\x00-\\x1f\\u3000-\\u9fff\\uac00-\\ud7af\\uff00-\\uffef]'
+CJK_TEXT = re.compile("[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 
 # The message opens as a sentence spoken to the person: asked for "one sentence", the 0.5B and the 1.5B wrote
@@ -53,19 +57,23 @@ JSON_CHAR = '[^"\\\\\\x00-\\x1f]'
 MESSAGE_OPENINGS = {"en": ("You ", "Your ", "These ", "This ", "Here "), "zh": ("你", "为你", "这")}
 
 
-def text_schema(cap: int, lang: str = "en", openings: tuple[str, ...] = ()) -> dict[str, Any]:
+def text_schema(cap: int, lang: str = "en", openings: tuple[str, ...] = (), cjk_ok: bool = True) -> dict[str, Any]:
     """One person-facing string of at most ``cap`` characters, opening in the answer's language, or with one
-    of ``openings``."""
+    of ``openings``; with ``cjk_ok=False`` (an English answer about a catalog with no CJK titles) it holds no
+    CJK or Hangul character anywhere."""
+    char = JSON_CHAR if cjk_ok or lang == "zh" else LATIN_CHAR
     if openings:  # the rest is capped so that the longest opening plus it fits ``cap``
         rest = cap - max(map(len, openings))
-        return {"type": "string", "pattern": f"^({'|'.join(openings)}){JSON_CHAR}{{0,{rest}}}$"}
+        return {"type": "string", "pattern": f"^({'|'.join(openings)}){char}{{0,{rest}}}$"}
     if lang == "zh":
-        return {"type": "string", "pattern": f"^{ZH_OPENING}{JSON_CHAR}{{0,{cap - 1}}}$"}
+        return {"type": "string", "pattern": f"^{ZH_OPENING}{char}{{0,{cap - 1}}}$"}
+    if not cjk_ok:
+        return {"type": "string", "pattern": f"^{char}{{0,{cap}}}$"}
     return {"type": "string", "maxLength": cap}
 
 
 def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int, summary: bool = False,
-                  lang: str = "en") -> dict[str, Any]:
+                  lang: str = "en", cjk_ok: bool = True) -> dict[str, Any]:
     """JSON schema for ``response_format``: item and evidence ids are enums, so a grammar-enforcing
     server cannot even emit an invented id. The validator still checks everything.
 
@@ -77,14 +85,14 @@ def answer_schema(candidate_ids: list[str], evidence_ids: list[str], k: int, sum
     props: dict[str, Any] = {  # items first: a small model spends its budget on the part that matters
         "items": {"type": "array", "minItems": n_min, "maxItems": max(k, 1), "items": {
             "type": "object",
-            "properties": {"item_id": item_id, "rationale": text_schema(RATIONALE_CHARS, lang),
+            "properties": {"item_id": item_id, "rationale": text_schema(RATIONALE_CHARS, lang, cjk_ok=cjk_ok),
                            "evidence_ids": {"type": "array", "items": ev_id, "minItems": 1,
                                             "maxItems": CITED_PER_ITEM}},
             "required": ["item_id", "rationale", "evidence_ids"], "additionalProperties": False}},
-        "message": text_schema(MESSAGE_CHARS, lang, MESSAGE_OPENINGS.get(lang, ())),
+        "message": text_schema(MESSAGE_CHARS, lang, MESSAGE_OPENINGS.get(lang, ()), cjk_ok=cjk_ok),
     }
     if summary:
-        props["interest_summary"] = text_schema(MESSAGE_CHARS, lang)
+        props["interest_summary"] = text_schema(MESSAGE_CHARS, lang, cjk_ok=cjk_ok)
     return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
 

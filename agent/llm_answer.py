@@ -23,7 +23,15 @@ from evorec.agent.answer_templates import (
     template_message,
     template_summary,
 )
-from evorec.agent.grounding import MESSAGE_CHARS, RATIONALE_CHARS, FinalAnswer, Grounder, Review, answer_schema
+from evorec.agent.grounding import (
+    CJK_TEXT,
+    MESSAGE_CHARS,
+    RATIONALE_CHARS,
+    FinalAnswer,
+    Grounder,
+    Review,
+    answer_schema,
+)
 from evorec.agent.grounding import response_format as json_schema_format
 from evorec.agent.llm import ChatModel
 from evorec.agent.llm_accounting import complete_recorded
@@ -118,7 +126,9 @@ def llm_answer(turn: TurnContext, opts: LLMTurnOptions, history: list[dict[str, 
     found = (e.rstrip(".") for e in EVIDENCE_ID.findall(shown_text))
     cite = [e for e in dict.fromkeys(found) if e in trace.evidence][:EVIDENCE_ENUM_CAP]
     pickable = [i.item_id for i in ranked.items[:shown]]
-    schema = answer_schema(pickable, cite, n_items, lang=trace.lang)
+    # an English answer may hold CJK characters only where a title it could name does
+    cjk_ok = trace.lang != "en" or any(CJK_TEXT.search(trace.titles.get(i, "")) for i in pickable)
+    schema = answer_schema(pickable, cite, n_items, lang=trace.lang, cjk_ok=cjk_ok)
     streamer = MessageStreamer()
 
     def on_token(delta: str) -> None:
@@ -163,9 +173,9 @@ def assemble(turn: TurnContext, ranked: RankedList, answer: FinalAnswer, rev: Re
     items: list[RecommendedItem] = []
     rev = rev.model_copy(update={"items": [v.model_copy(update={"rationale": finish_sentence(
         drop_copied_citations(v.rationale), RATIONALE_CHARS, lang)}) for v in rev.items]})
-    answer = answer.model_copy(update={"message": finish_sentence(answer.message, MESSAGE_CHARS, lang),
-                                       "interest_summary": finish_sentence(answer.interest_summary, MESSAGE_CHARS,
-                                                                           lang)})
+    answer = answer.model_copy(update={
+        "message": finish_sentence(drop_copied_citations(answer.message), MESSAGE_CHARS, lang),
+        "interest_summary": finish_sentence(drop_copied_citations(answer.interest_summary), MESSAGE_CHARS, lang)})
     for v in rev.items:
         cand = g.candidates[v.item_id]
         if v.recited_from is not None:

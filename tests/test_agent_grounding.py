@@ -80,6 +80,22 @@ def test_chinese_answer_schema_makes_texts_open_in_chinese() -> None:
     assert not msg.match("Based on your past picks and the current forecast.") and not msg.match("You" + "u" * 60)
 
 
+def test_english_answer_schema_keeps_cjk_out_unless_titles_need_it() -> None:
+    """Opened in English, the 0.5B switched script mid-text ("You have no历史"); the grammar now rules that out,
+    except where the catalog's own titles are CJK (then the model must be able to name them)."""
+    import re
+
+    en = answer_schema(["i1"], ["ev:x"], 1, cjk_ok=False)["properties"]
+    rationale = re.compile(en["items"]["items"]["properties"]["rationale"]["pattern"])
+    msg = re.compile(en["message"]["pattern"])
+    assert rationale.match("Alien (1979) is close to what you watched — café, naïve, “quoted”.")
+    assert not rationale.match("The Lucky Vacation — You have no历史.") and not rationale.match("x" * 73)
+    assert msg.match("You have been watching more comedies lately.")
+    assert not msg.match("You have no历史.") and not msg.match("Here is 한국 영화.")
+    zh = answer_schema(["i1"], ["ev:x"], 1, lang="zh", cjk_ok=False)["properties"]
+    assert re.match(zh["message"]["pattern"], "你喜欢科幻片。")  # the flag never applies to a Chinese answer
+
+
 def test_schema_enumerates_ids_and_parser_tolerates_fences() -> None:
     s = answer_schema(["i1", "i3"], ["ev:trend:Sci-Fi"], 2)
     item = s["properties"]["items"]["items"]["properties"]

@@ -125,6 +125,11 @@ def test_clip_keeps_whole_items_and_never_leaves_an_ellipsis() -> None:
     ("You liked Heat (ev:cooc:i0651), so try this.", "You liked Heat, so try this."),
     ("这部片很受欢迎 [ev:trending:i1]。", "这部片很受欢迎。"),
     ("Nothing to drop (1995).", "Nothing to drop (1995)."),
+    ("You have no history here yet. Evidence: ev:history.", "You have no history here yet."),
+    ("You have nothing in your history for that period. Evidence.", "You have nothing in your history for that "
+                                                                      "period."),
+    ("The evidence is clear: you like comedies.", "The evidence is clear: you like comedies."),
+    ("你喜欢科幻片。证据：ev:x。", "你喜欢科幻片。"),
 ])
 def test_copied_evidence_ids_are_dropped_from_llm_texts(text: str, want: str) -> None:
     from evorec.agent.answer_templates import drop_copied_citations

@@ -69,6 +69,8 @@ def test_request_about_another_user_is_refused_and_the_rest_answered(settings: S
     assert "13" not in rec.message
     assert all("user 13" not in r.text for r in llm.requests)  # the other-user part never reaches the model
     assert rec.constraints.exclude_categories == ["Horror"] and rec.items
+    answer_call = json.dumps(llm.requests[-1].response_format)
+    assert "\\\\u3000-\\\\u9fff" in answer_call  # an English answer on a catalog of Latin titles: no CJK anywhere
     zh = AgentService(ToolboxDouble(), settings).chat("s3", "42", "用户13看过哪些电影？")
     assert zh.message is not None and zh.message.startswith(REFUSAL["zh"]) and "13" not in zh.message
     assert zh.items  # still answers what the person may ask: picks for themself
