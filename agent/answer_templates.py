@@ -50,6 +50,15 @@ def drop_copied_citations(text: str) -> str:
     return out[:1].upper() + out[1:] if out else out
 
 
+def tidy_llm_text(text: str, cap: int, lang: Lang) -> str:
+    """The deterministic tidying an LLM text gets before the person check: copied ids and a bare trailing label
+    dropped, the sentence finished; once more if finishing exposed a label ("... yet. Evidence (see" ends as
+    "... yet. Evidence." after its open aside is cut)."""
+    out = finish_sentence(drop_copied_citations(text), cap, lang)
+    again = drop_copied_citations(out)
+    return out if again == out else finish_sentence(again, cap, lang)
+
+
 def finish_sentence(text: str, cap: int, lang: Lang) -> str:
     """End a sentence the model left without a full stop. A text that stopped at its length cap was cut
     mid-thought: keep its last whole sentence, else its first clauses up to the last clause break that

@@ -15,13 +15,12 @@ from typing import Any, Literal
 from evorec.agent.answer_templates import (
     LANGUAGE_NAMES,
     describe_constraints,
-    drop_copied_citations,
-    finish_sentence,
     pre_run_facts,
     recommended_item,
     template_item,
     template_message,
     template_summary,
+    tidy_llm_text,
 )
 from evorec.agent.grounding import (
     CJK_TEXT,
@@ -171,11 +170,11 @@ def assemble(turn: TurnContext, ranked: RankedList, answer: FinalAnswer, rev: Re
     trace, constraints, lang = turn.trace, turn.constraints, turn.trace.lang
     dropped = list(rev.dropped)
     items: list[RecommendedItem] = []
-    rev = rev.model_copy(update={"items": [v.model_copy(update={"rationale": finish_sentence(
-        drop_copied_citations(v.rationale), RATIONALE_CHARS, lang)}) for v in rev.items]})
+    rev = rev.model_copy(update={"items": [v.model_copy(update={"rationale": tidy_llm_text(
+        v.rationale, RATIONALE_CHARS, lang)}) for v in rev.items]})
     answer = answer.model_copy(update={
-        "message": finish_sentence(drop_copied_citations(answer.message), MESSAGE_CHARS, lang),
-        "interest_summary": finish_sentence(drop_copied_citations(answer.interest_summary), MESSAGE_CHARS, lang)})
+        "message": tidy_llm_text(answer.message, MESSAGE_CHARS, lang),
+        "interest_summary": tidy_llm_text(answer.interest_summary, MESSAGE_CHARS, lang)})
     for v in rev.items:
         cand = g.candidates[v.item_id]
         if v.recited_from is not None:

@@ -177,3 +177,16 @@ def test_finish_sentence_ends_cut_texts_at_a_whole_clause(text: str, lang: str, 
     assert out == want
     if out != text:
         assert check_text(out, "rationale", lang) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("You have no history here yet. Evidence (see", "You have no history here yet."),
+    ("You have no history here yet. Evidence.:", "You have no history here yet."),
+    ("Alien fits your taste (ev:trend:Sci-Fi).", "Alien fits your taste."),
+    ("You liked Heat.", "You liked Heat."),
+])
+def test_llm_texts_are_tidied_until_no_label_is_left(text: str, want: str) -> None:
+    """Finishing a sentence can expose a label (an open aside cut after "Evidence"): the tidying runs again."""
+    from evorec.agent.answer_templates import tidy_llm_text
+
+    assert tidy_llm_text(text, 60, "en") == want

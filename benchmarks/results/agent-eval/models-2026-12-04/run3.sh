@@ -5,11 +5,11 @@ set -u
 T=${TAG:-3}
 export OPENBLAS_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 cd /work/main
-m=qwen2.5-coder-0.5b; port=8092
+m=${MODEL:-qwen2.5-coder-0.5b}; port=${PORT:-8092}  # MODEL=qwen2.5-coder-1.5b ONLY=plain,pref,... for the 1.5B
 rm -rf /work/homes/m$T-$m; cp -a /work/homes/bench-main /work/homes/m$T-$m
 EVOREC_HOME=/work/homes/m$T-$m EVOREC_LLM_THREADS=1 .venv/bin/evorec llm serve --model $m --port $port \
   > /work/llm-models/serve$T.log 2>&1 &
 until curl -sf http://127.0.0.1:$port/v1/models >/dev/null; do sleep 5; done; echo "up $(date +%T)"
 EVOREC_HOME=/work/homes/m$T-$m /usr/bin/time -v .venv/bin/evorec eval-agent --llm http://127.0.0.1:$port/v1 \
-  --scenarios evals/scenarios/agent_scenarios.jsonl --runs-dir /work/llm-models/r$T-$m > /work/llm-models/eval$T.log 2>&1
+  --scenarios evals/scenarios/agent_scenarios.jsonl --runs-dir /work/llm-models/r$T-$m ${ONLY:+--only $ONLY} > /work/llm-models/eval$T.log 2>&1
 pkill -f "evorec llm serve" ; echo DONE $(date +%T)
