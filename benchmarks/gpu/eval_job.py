@@ -17,8 +17,10 @@ from evorec.serving.cli.commands import eval as eval_command
 def main() -> None:
     app = typer.Typer(add_completion=False)
     eval_command.register(app)
+    args = sys.argv[1:]
+    sys.argv = [sys.argv[0], "eval", *args]  # the report's repeat line then reads `evorec eval ...`
     try:
-        app(standalone_mode=False)
+        app(args=args, standalone_mode=False)
     except EvorecError as e:  # the CLI's one-line errors
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
