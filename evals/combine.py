@@ -72,13 +72,21 @@ def combine_runs(run_dirs: list[Path], out_dir: Path) -> EvalResult:
         ranks_by[name] = per_seed
         fm = first.model(name)
         out.models.append(aggregate(name, fm.config, runs, per_seed, fm.fit, lengths))
-    out.intervals = pairwise_intervals(names, ranks_by, n_boot=first.config.n_boot)
+    return _write_merged(out, loaded, ranks_by, seeds, out_dir)
+
+
+def _write_merged(out: EvalResult, loaded: list[tuple[EvalResult, dict[str, np.ndarray]]],
+                  ranks_by: dict[str, list[np.ndarray]], seeds: list[int], out_dir: Path) -> EvalResult:
+    """What combining and joining finish alike: paired intervals over the merged ranks, the runs' wall time and
+    commands, the report, and ``ranks.npz``. A category-mix evaluation is per run; it is not merged."""
+    first, first_ranks = loaded[0]
+    out.intervals = pairwise_intervals(list(ranks_by), ranks_by, n_boot=first.config.n_boot)
     out.wall_seconds = sum(r.wall_seconds for r, _ in loaded)
     out.command = " ; ".join(r.command for r, _ in loaded if r.command)
-    out.mix = None  # a category-mix evaluation is per run; it is not combined
+    out.mix = None
     write_run(out, out_dir)
     save_ranks(out_dir / "ranks.npz", list(first_ranks["user_ids"]), first_ranks["targets"], seeds, ranks_by,
-               lengths)
+               first_ranks["lengths"])
     return out
 
 
@@ -92,10 +100,10 @@ def join_runs(specs: list[tuple[Path, str | None]], out_dir: Path) -> EvalResult
     """One result holding every run's models (relabelled: ``LABEL`` for a run of one model, else
     ``MODEL-LABEL``), with paired intervals between all of them. The runs must share data, split and seeds."""
     loaded = _load_same_split([p for p, _ in specs])
-    first, first_ranks = loaded[0]
+    first = loaded[0][0]
     seeds = list(first.seeds or [first.config.seed])
     out = first.model_copy(deep=True)
-    out.models, out.mix = [], None
+    out.models = []
     ranks_by: dict[str, list[np.ndarray]] = {}
     for (path, label), (res, ranks) in zip(specs, loaded, strict=True):
         if list(res.seeds or [res.config.seed]) != seeds:
@@ -106,15 +114,9 @@ def join_runs(specs: list[tuple[Path, str | None]], out_dir: Path) -> EvalResult
                 raise InvalidRequestError(f"two joined models are both called {name!r}: label the runs (RUN=LABEL)")
             ranks_by[name] = [ranks[f"{m.name}/seed{r.seed}"] for r in m.runs]
             out.models.append(m.model_copy(update={"name": name}))
-    out.intervals = pairwise_intervals(list(ranks_by), ranks_by, n_boot=first.config.n_boot)
     out.config = out.config.model_copy(update={"models": list(ranks_by), "run_name": out_dir.name,
                                                "out_dir": out_dir.parent})
-    out.wall_seconds = sum(r.wall_seconds for r, _ in loaded)
-    out.command = " ; ".join(r.command for r, _ in loaded if r.command)
-    write_run(out, out_dir)
-    save_ranks(out_dir / "ranks.npz", list(first_ranks["user_ids"]), first_ranks["targets"], seeds, ranks_by,
-               first_ranks["lengths"])
-    return out
+    return _write_merged(out, loaded, ranks_by, seeds, out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -212,30 +212,23 @@ def last_hidden(module: nn.Module, histories: list[History], max_len: int, devic
 
 
 @torch.no_grad()
-def score_histories(module: nn.Module, histories: list[History], max_len: int, device: torch.device,
-                    batch_size: int = 512) -> np.ndarray:
-    """Next-item scores [n, n_items + 1] (column 0 = padding, set to -inf)."""
-    parts: list[np.ndarray] = []
-    for _, h_last, batch in last_hidden(module, histories, max_len, device, batch_size):
+def score_chunks(module: nn.Module, histories: list[History], max_len: int, device: torch.device,
+                 batch_size: int = 512) -> Iterator[tuple[int, Tensor]]:
+    """Yield (offset, next-item scores [b, n_items + 1] on the model's device, column 0 = padding at -inf)."""
+    for off, h_last, batch in last_hidden(module, histories, max_len, device, batch_size):
         with _autocast(device):
             logits = cast(SequenceModule, module).item_logits(h_last, batch).float()
         logits[:, 0] = -math.inf
-        parts.append(logits.cpu().numpy())
+        yield off, logits
+
+
+def score_histories(module: nn.Module, histories: list[History], max_len: int, device: torch.device,
+                    batch_size: int = 512) -> np.ndarray:
+    """Next-item scores [n, n_items + 1] (column 0 = padding, set to -inf)."""
+    parts = [logits.cpu().numpy() for _, logits in score_chunks(module, histories, max_len, device, batch_size)]
     if not parts:
         return np.zeros((0, 0), dtype=np.float32)
     return np.concatenate(parts).astype(np.float32)
-
-
-def ndcg_at_10(scores: np.ndarray, histories: list[History], targets: np.ndarray) -> float:
-    """Mean NDCG@10 of one target per row, full catalog, seen items and padding excluded."""
-    s = scores.astype(np.float64, copy=True)
-    s[:, 0] = -np.inf
-    for i, h in enumerate(histories):
-        s[i, h.items] = -np.inf
-    tgt = s[np.arange(len(s)), targets]
-    rank = (s > tgt[:, None]).sum(axis=1)  # 0-based; ties resolved in the target's favour
-    gains = np.where((rank < 10) & np.isfinite(tgt), 1.0 / np.log2(rank + 2.0), 0.0)
-    return float(gains.mean()) if len(gains) else 0.0
 
 
 def validation_ndcg10(module: nn.Module, valid: ValidationSet, max_len: int, device: torch.device,
@@ -244,17 +237,14 @@ def validation_ndcg10(module: nn.Module, valid: ValidationSet, max_len: int, dev
     model's device: no score matrix leaves it, and a whole large catalog's matrix never exists."""
     n = len(valid.histories)
     total = torch.zeros((), dtype=torch.float64, device=device)
-    for off, h_last, batch in last_hidden(module, valid.histories, max_len, device, batch_size):
-        hs = valid.histories[off:off + batch_size]
-        with _autocast(device):
-            scores = cast(SequenceModule, module).item_logits(h_last, batch).float()
-        total += _ndcg10_sum(scores, hs, valid.targets[off:off + batch_size])
+    for off, scores in score_chunks(module, valid.histories, max_len, device, batch_size):
+        total += ndcg10_sum(scores, valid.histories[off:off + batch_size], valid.targets[off:off + batch_size])
     return float(total) / n if n else 0.0
 
 
-def _ndcg10_sum(scores: Tensor, histories: list[History], targets: np.ndarray) -> Tensor:
-    """Summed NDCG@10 of one target per row, in place on ``scores``; the same numbers as :func:`ndcg_at_10`
-    (float32 scores compared as they are, gains in float64)."""
+def ndcg10_sum(scores: Tensor, histories: list[History], targets: np.ndarray) -> Tensor:
+    """Summed NDCG@10 of one target per row, seen items and padding excluded, ties resolved in the target's
+    favour (float32 scores compared as they are, gains in float64); masks ``scores`` in place."""
     dev = scores.device
     scores[:, 0] = -math.inf
     counts = np.fromiter((len(h.items) for h in histories), dtype=np.int64, count=len(histories))
