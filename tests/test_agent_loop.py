@@ -295,3 +295,60 @@ def test_no_repair_round_past_the_turn_budget(settings: Settings) -> None:
                                                                         answer("not json")]), turn_budget_s=0.0)
     rec = svc.chat("s2", "42", "anything")
     assert rec.degraded and rec.llm_calls == 2 and "no time for a repair round" in (rec.degraded_reason or "")
+
+
+def test_the_default_model_name_follows_what_the_endpoint_serves() -> None:
+    """``local`` (the default name) becomes the endpoint's served model (vLLM answers 404 to other names); a name
+    given explicitly is kept, and an endpoint without a model listing keeps ``local``."""
+    import http.server
+    import json
+    import threading
+
+    from evorec.errors import LLMUnavailableError
+
+    asked: list[str] = []
+
+    class Served(http.server.BaseHTTPRequestHandler):
+        listing = True
+
+        def do_GET(self) -> None:
+            if self.path != "/v1/models" or not Served.listing:
+                self._send(404, {"error": {"message": "not found"}})
+                return
+            self._send(200, {"object": "list", "data": [{"id": "served-a", "object": "model", "created": 0,
+                                                         "owned_by": "x"}]})
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            asked.append(body["model"])
+            if body["model"] != "served-a" and Served.listing:
+                self._send(404, {"error": {"message": f"The model `{body['model']}` does not exist."}})
+                return
+            self._send(200, {"id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
+                             "choices": [{"index": 0, "finish_reason": "stop",
+                                          "message": {"role": "assistant", "content": "ok"}}]})
+
+        def _send(self, code: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Served)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    msgs = [{"role": "user", "content": "hi"}]
+    try:
+        assert OpenAIChatModel(url, timeout_s=5).complete(msgs).content == "ok"  # positive control
+        with pytest.raises(LLMUnavailableError, match="HTTP 404"):
+            OpenAIChatModel(url, "someone-else", timeout_s=5).complete(msgs)
+        Served.listing = False  # a server that takes any name and lists none (our llama.cpp server takes any)
+        assert OpenAIChatModel(url, timeout_s=5).complete(msgs).content == "ok"
+        assert asked == ["served-a", "someone-else", "local"]
+    finally:
+        server.shutdown()

@@ -65,6 +65,34 @@ def test_service_forecast_and_batch_consistency(trained: tuple[Dataset, Settings
     assert svc.forecast(uids[0], more).forecast_mix != svc.forecast(uids[0], h).forecast_mix
 
 
+def test_served_mix_is_the_calibration_chosen_on_held_out_windows(trained: tuple[Dataset, Settings]) -> None:
+    """Training for serving holds a quarter of the long users' last window out, calibrates the head's mix there,
+    and the service forecasts with that pool: the head alone is still there, and the two differ."""
+    from evorec.tools.forecast.artifacts import CALIB_FRACTION, serving_split
+    from evorec.tools.forecast.mix import category_weights, naive_mixes
+
+    ds, settings = trained
+    man = read_manifest(settings, ds.name)
+    blend = man.mix_calibration
+    assert blend is not None and blend.n_cases > 0 and man.calib_fraction == CALIB_FRACTION
+    data = SequenceData.from_dataset(ds)
+    split = serving_split(data, man.horizon, man.calib_fraction, man.split_seed)
+    assert len(split.calib_histories) == blend.n_cases  # every calibration window had a realised mix
+    art = load_artifacts(settings, ds)
+    assert art.model.mix_blend == blend  # kept in the checkpoint
+    hists = data.histories[:8]
+    head = art.model.forecast_mix(hists, calibrated=False)
+    last, all_time = naive_mixes(hists, category_weights(data.item_categories), man.horizon)
+    want = blend.apply(head, all_time, last)
+    _, served = art.model.predict(hists)
+    np.testing.assert_allclose(served, want, atol=1e-9)
+    fc = ForecastService(art).forecast(data.user_ids[0], hists[0])
+    got = np.array([fc.forecast_mix.get(c, 0.0) for c in man.categories])
+    np.testing.assert_allclose(got, want[0], atol=6e-4)  # the service rounds to 4 places
+    if blend.w_head < 1.0 or blend.temperature != 1.0:
+        assert not np.allclose(head, want)
+
+
 def test_one_user_forecast_is_fast(trained: tuple[Dataset, Settings]) -> None:
     ds, settings = trained
     svc = ForecastService.load(settings, ds.name)
@@ -102,3 +130,24 @@ def test_refuses_other_data_and_missing_artifacts(trained: tuple[Dataset, Settin
     (artifacts_path(settings, ds.name) / "manifest.json").write_text("{not json")
     with pytest.raises(ArtifactError, match="unreadable"):
         ForecastService.load(settings, ds.name)
+
+
+def test_serving_split_holds_out_calibration_windows_deterministically(synthetic_dataset: Dataset) -> None:
+    from evorec.tools.forecast.artifacts import serving_split
+
+    data = SequenceData.from_dataset(synthetic_dataset)
+    plain = serving_split(data)
+    assert not plain.calib_histories and len(plain.valid.histories) == len(data.user_ids)
+    a = serving_split(data, horizon=10, calib_fraction=0.25, seed=3)
+    b = serving_split(data, horizon=10, calib_fraction=0.25, seed=3)
+    assert [h.items.tolist() for h in a.calib_histories] == [h.items.tolist() for h in b.calib_histories]
+    long_users = sum(len(h) >= 15 for h in data.histories)
+    assert len(a.calib_histories) == round(0.25 * long_users) > 0
+    pos = data.user_position()
+    calib_users = set(a.valid.user_ids) - {u for u, h in zip(data.user_ids, data.histories, strict=True)
+                                           if len(a.train.histories[pos[u]]) == len(h) - 1}
+    assert len(calib_users) == len(a.calib_histories)
+    for uid in calib_users:
+        full, seen = data.histories[pos[uid]], a.train.histories[pos[uid]]
+        assert len(seen) == len(full) - 11  # the window and the validation target are not trained on
+        assert np.array_equal(seen.items, full.items[: len(seen)])

@@ -57,7 +57,7 @@ def offline_world(synthetic_dir: Path) -> OfflineWorld:
     ds = load_dataset("synthetic", path=synthetic_dir)
     data = SequenceData.from_dataset(ds)
     data.item_text_emb = item_text_embeddings(ds, data.vocab)
-    train, valid = serving_split(data)
+    train, valid, _, _ = serving_split(data)
     fc = create_model("forecaster", **TINY_FORECASTER)
     fc.fit(train, valid, seed=0, progress=False)
     index = RankingIndex.build(ds, train.histories, data.vocab, data.item_text_emb)

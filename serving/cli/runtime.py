@@ -52,6 +52,7 @@ def agent_runtime(settings: Settings, quiet: bool = False) -> Iterator[tuple[Age
                 llm = OpenAIChatModel(endpoint.base_url, endpoint.model, settings.llm_api_key.get_secret_value(),
                                       settings.llm_timeout_s)
                 svc = AgentService(toolbox, settings, llm=llm)
+                endpoint = endpoint._replace(model=llm.served_model())
                 _warm(endpoint, svc, quiet)
                 yield svc, f"{endpoint.model} at {endpoint.base_url}"
     finally:

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ from evorec.errors import ArtifactError
 from evorec.settings import Settings
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import History, ItemVocab, SequenceData
+from evorec.tools.forecast.calibration import MixBlend
 from evorec.tools.forecast.training_data import DELTA_FILE, DataDelta, save_delta
 from evorec.tools.models.base import FitReport, ValidationSet
 from evorec.tools.models.forecaster import Forecaster
@@ -61,6 +62,10 @@ class ForecastManifest(BaseModel):
     horizon: int
     config: dict[str, Any]
     fit: FitReport
+    calib_fraction: float = Field(0.0, description="Share of users whose last window was held out of training to "
+                                  "calibrate the interest mix (serving_split).")
+    split_seed: int = Field(0, description="Seed of that draw (so the fusion fit rebuilds the same split).")
+    mix_calibration: MixBlend | None = Field(None, description="The pool the served mix forecast applies.")
     torch_version: str = Field(default_factory=lambda: torch.__version__)
     files: dict[str, str] = Field(default_factory=dict)
 
@@ -100,27 +105,57 @@ def item_text_embeddings(ds: Dataset, vocab: ItemVocab) -> np.ndarray | None:
     return np.vstack([np.zeros((1, emb.shape[1]), np.float32), emb])
 
 
-def serving_split(data: SequenceData) -> tuple[SequenceData, ValidationSet]:
-    """All events but each user's last for training; the last one validates (early stopping)."""
-    train, vh, vt, vu = [], [], [], []
+class ServingSplit(NamedTuple):
+    train: SequenceData
+    valid: ValidationSet
+    calib_histories: list[History]
+    calib_futures: list[np.ndarray]
+
+
+CALIB_FRACTION = 0.25
+CALIB_MIN_HISTORY = 5
+
+
+def serving_split(data: SequenceData, horizon: int = 0, calib_fraction: float = 0.0, seed: int = 0) -> ServingSplit:
+    """All events but each user's last for training; the last one validates (early stopping).
+
+    With ``calib_fraction`` > 0, that share of the users with ``CALIB_MIN_HISTORY + horizon`` events (drawn with
+    ``seed``) also hold their last ``horizon`` events out of training: out-of-sample windows on which the interest
+    head's mix is calibrated (``Forecaster.calibrate_mix``), as the offline mix evaluation does. The split is a pure
+    function of its arguments, so the fusion fit rebuilds exactly the split the forecaster saw."""
+    calib: set[str] = set()
+    if calib_fraction > 0 and horizon > 0:
+        long_users = [u for u, h in zip(data.user_ids, data.histories, strict=True)
+                      if len(h) >= CALIB_MIN_HISTORY + horizon]
+        n_calib = round(calib_fraction * len(long_users))
+        if n_calib:
+            calib = set(np.random.default_rng(seed).permutation(np.asarray(long_users, dtype=object))[:n_calib])
+    train, vh, vt, vu, ch, cf = [], [], [], [], [], []
     for uid, h in zip(data.user_ids, data.histories, strict=True):
+        if uid in calib:
+            cut = len(h) - horizon
+            ch.append(History(h.items[:cut], h.times[:cut]))
+            cf.append(h.items[cut:])
+            h = History(h.items[:cut], h.times[:cut])
         if len(h) >= 3:
-            cut = History(h.items[:-1], h.times[:-1])
-            train.append(cut)
-            vh.append(cut)
+            fit_part = History(h.items[:-1], h.times[:-1])
+            train.append(fit_part)
+            vh.append(fit_part)
             vt.append(int(h.items[-1]))
             vu.append(uid)
         else:
             train.append(h)
-    return data.with_histories(list(data.user_ids), train), ValidationSet(vh, np.asarray(vt, np.int64), vu)
+    return ServingSplit(data.with_histories(list(data.user_ids), train),
+                        ValidationSet(vh, np.asarray(vt, np.int64), vu), ch, cf)
 
 
 def train_artifacts(ds: Dataset, settings: Settings, *, epochs: int | None = None, device: str | None = None,
                     seed: int = 0, progress: bool = True, config: dict[str, Any] | None = None,
                     text_emb: np.ndarray | None = None, use_embedder: bool = True,
-                    delta: DataDelta | None = None) -> ForecastManifest:
+                    delta: DataDelta | None = None, calib_fraction: float = CALIB_FRACTION) -> ForecastManifest:
     """Train on ``ds`` and write the artifacts; returns the manifest written. ``delta``: how ``ds`` was composed
-    from the ingested dataset (saved so serving can rebuild ``ds`` exactly); None = ``ds`` is the files alone."""
+    from the ingested dataset (saved so serving can rebuild ``ds`` exactly); None = ``ds`` is the files alone.
+    ``calib_fraction`` > 0: calibrate the interest mix on that share of users' held-out last windows."""
     torch.set_num_threads(settings.threads)
     data = SequenceData.from_dataset(ds)
     if text_emb is None and use_embedder:
@@ -132,8 +167,11 @@ def train_artifacts(ds: Dataset, settings: Settings, *, epochs: int | None = Non
     if epochs is not None:
         cfg["epochs"] = epochs
     model = Forecaster(**cfg)
-    train, valid = serving_split(data)
-    report = model.fit(train, valid if len(valid.histories) else None, seed=seed, progress=progress)
+    split = serving_split(data, model.cfg.horizon, calib_fraction, seed)
+    report = model.fit(split.train, split.valid if len(split.valid.histories) else None, seed=seed,
+                       progress=progress)
+    if split.calib_histories:
+        model.calibrate_mix(split.calib_histories, split.calib_futures)
     out = artifacts_path(settings, ds.name)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / MODEL_FILE)
@@ -153,7 +191,8 @@ def train_artifacts(ds: Dataset, settings: Settings, *, epochs: int | None = Non
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         n_users=len(data.user_ids), n_items=data.n_items, n_events=int(sum(len(h) for h in data.histories)),
         categories=list(data.category_names), text_embeddings=text_emb is not None, horizon=model.cfg.horizon,
-        config=model.cfg.model_dump(), fit=report,
+        config=model.cfg.model_dump(), fit=report, calib_fraction=calib_fraction if split.calib_histories else 0.0,
+        split_seed=seed, mix_calibration=model.mix_blend,
         files={"model": MODEL_FILE, "items": ITEMS_FILE, "popularity": POPULARITY_FILE,
                **({"delta": DELTA_FILE} if not delta.empty else {})})
     (out / MANIFEST).write_text(manifest.model_dump_json(indent=2))

@@ -25,8 +25,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from evorec.tools.data.sequences import History, SequenceData
-from evorec.tools.forecast.calibration import MixBlend, fit_mix_blend
-from evorec.tools.forecast.mix import category_weights, js_divergence, kl_divergence, window_mix
+from evorec.tools.forecast.calibration import MixBlend
+from evorec.tools.forecast.mix import category_weights, js_divergence, kl_divergence, naive_mixes, window_mix
 from evorec.tools.models.base import ValidationSet
 from evorec.tools.models.forecaster import Forecaster
 
@@ -117,14 +117,6 @@ def holdout_last_n(data: SequenceData, horizon: int, min_history: int = 5
     return sp.train, sp.valid, sp.user_ids, sp.histories, sp.futures
 
 
-def naive_mixes(histories: list[History], cat_w: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """(last-window mix, all-time mix) per history, ``[n, C]`` each."""
-    if not histories:
-        return np.zeros((0, cat_w.shape[1])), np.zeros((0, cat_w.shape[1]))
-    return (np.stack([window_mix(h.items[-horizon:], cat_w) for h in histories]),
-            np.stack([window_mix(h.items, cat_w) for h in histories]))
-
-
 def evaluate_mix(histories: list[History], futures: list[np.ndarray], item_categories: np.ndarray,
                  horizon: int, predictions: dict[str, np.ndarray]) -> MixEvalReport:
     """Score given mix predictions (name -> [n, C]) plus the two baselines against realised futures."""
@@ -154,15 +146,11 @@ def run_mix_eval(data: SequenceData, *, horizon: int = 10, seed: int = 0, progre
     if model is None:
         model = Forecaster(**{"horizon": horizon, **config})
         model.fit(sp.train, sp.valid if len(sp.valid.histories) else None, seed=seed, progress=progress)
-    cat_w = category_weights(data.item_categories)
-    head = model.forecast_mix(sp.histories)
+    head = model.forecast_mix(sp.histories, calibrated=False)
     if not sp.calib_histories:
         return evaluate_mix(sp.histories, sp.futures, data.item_categories, horizon, {"forecaster": head}), model
-    c_last, c_all = naive_mixes(sp.calib_histories, cat_w, horizon)
-    realised = np.stack([window_mix(f, cat_w) for f in sp.calib_futures])
-    blend = fit_mix_blend(model.forecast_mix(sp.calib_histories), c_all, c_last, realised)
-    last, all_time = naive_mixes(sp.histories, cat_w, horizon)
+    blend = model.calibrate_mix(sp.calib_histories, sp.calib_futures)  # what serving applies too
     report = evaluate_mix(sp.histories, sp.futures, data.item_categories, horizon,
-                          {"forecaster": blend.apply(head, all_time, last), "forecaster_head": head})
+                          {"forecaster": model.forecast_mix(sp.histories), "forecaster_head": head})
     report.blend = blend
     return report, model

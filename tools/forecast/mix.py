@@ -7,7 +7,12 @@ to predict the mix of the NEXT ``horizon`` events; these helpers define that tar
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from evorec.tools.data.sequences import History
 
 EPS = 1e-6
 
@@ -63,3 +68,11 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     p, q = smooth(p), smooth(q)
     m = 0.5 * (p + q)
     return 0.5 * (p * (np.log(p) - np.log(m))).sum(axis=-1) + 0.5 * (q * (np.log(q) - np.log(m))).sum(axis=-1)
+
+
+def naive_mixes(histories: list[History], cat_w: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """(last-window mix, all-time mix) per history, ``[n, C]`` each."""
+    if not histories:
+        return np.zeros((0, cat_w.shape[1])), np.zeros((0, cat_w.shape[1]))
+    return (np.stack([window_mix(h.items[-horizon:], cat_w) for h in histories]),
+            np.stack([window_mix(h.items, cat_w) for h in histories]))

@@ -26,8 +26,10 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from evorec.tools.data.sequences import History, SequenceData
-from evorec.tools.forecast.mix import category_weights, future_mix_targets
+from evorec.tools.forecast.calibration import MixBlend, fit_mix_blend
+from evorec.tools.forecast.mix import category_weights, future_mix_targets, naive_mixes, window_mix
 from evorec.tools.models import register
+from evorec.tools.models.base import FitReport, ValidationSet
 from evorec.tools.models.sasrec_ce import SASRecConfig, SASRecNet, TorchSequenceRecommender
 from evorec.tools.models.torch_trainer import GAP_BUCKETS, gap_buckets_torch, last_hidden
 
@@ -177,6 +179,41 @@ class Forecaster(TorchSequenceRecommender):
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
         self.category_names: list[str] = []
+        self.mix_blend: MixBlend | None = None
+
+    def fit(self, train: SequenceData, valid: ValidationSet | None = None, *, seed: int = 0,
+            progress: bool = True) -> FitReport:
+        self.mix_blend = None  # a calibration belongs to the weights it was chosen for
+        return super().fit(train, valid, seed=seed, progress=progress)
+
+    def checkpoint_extras(self) -> dict[str, Any]:
+        return {"mix_blend": self.mix_blend.model_dump() if self.mix_blend is not None else None}
+
+    def restore_extras(self, blob: dict[str, Any]) -> None:
+        raw = blob.get("mix_blend")
+        self.mix_blend = MixBlend.model_validate(raw) if raw else None
+
+    def calibrate_mix(self, histories: list[History], futures: list[np.ndarray]) -> MixBlend:
+        """Choose, and from now on apply, the pool of the head's mix with the naive mixes (``calibration``).
+
+        ``histories`` and ``futures`` must be out of sample: windows held out of this model's training. The
+        head's own forecast stays available as ``forecast_mix(..., calibrated=False)``."""
+        cat_w = self._cat_w()
+        head = self.forecast_mix(histories, calibrated=False)
+        last, all_time = naive_mixes(histories, cat_w, self.cfg.horizon)
+        realised = (np.stack([window_mix(f, cat_w) for f in futures]) if futures
+                    else np.zeros((0, cat_w.shape[1])))
+        self.mix_blend = fit_mix_blend(head, all_time, last, realised)
+        return self.mix_blend
+
+    def _cat_w(self) -> np.ndarray:
+        return self._net().cat_w.detach().cpu().numpy()
+
+    def _calibrate(self, head: np.ndarray, histories: list[History]) -> np.ndarray:
+        if self.mix_blend is None or not len(head):
+            return head
+        last, all_time = naive_mixes(histories, self._cat_w(), self.cfg.horizon)
+        return self.mix_blend.apply(head, all_time, last)
 
     def build(self, data: SequenceData) -> nn.Module:
         self.category_names = list(data.category_names)
@@ -213,8 +250,9 @@ class Forecaster(TorchSequenceRecommender):
         return net.mix_logits(h_last[:, None, :], batch["items"])[:, -1]
 
     @torch.no_grad()
-    def forecast_mix(self, histories: list[History]) -> np.ndarray:
-        """Predicted category mix of each history's next ``horizon`` events [n, C] (rows sum to 1)."""
+    def forecast_mix(self, histories: list[History], calibrated: bool = True) -> np.ndarray:
+        """Predicted category mix of each history's next ``horizon`` events [n, C] (rows sum to 1); the calibrated
+        pool when ``calibrate_mix`` chose one (and ``calibrated``), else the head alone."""
         net = self._net()
         n_cat = int(net.cat_w.shape[1])
         out = np.zeros((len(histories), n_cat), dtype=np.float64)
@@ -222,11 +260,12 @@ class Forecaster(TorchSequenceRecommender):
                                               self.train_cfg.eval_batch_size):
             probs = torch.softmax(self._last_mix_logits(net, h_last, batch), dim=-1).cpu().numpy()
             out[off:off + len(probs)] = probs
-        return out
+        return self._calibrate(out, histories) if calibrated else out
 
     @torch.no_grad()
     def predict(self, histories: list[History]) -> tuple[np.ndarray, np.ndarray]:
-        """Next-item scores [n, n_items + 1] and category-mix forecast [n, C] in one pass."""
+        """Next-item scores [n, n_items + 1] and category-mix forecast [n, C] (calibrated, see ``forecast_mix``)
+        in one pass."""
         net = self._net()
         scores = np.zeros((len(histories), self.n_items + 1), dtype=np.float32)
         mixes = np.zeros((len(histories), int(net.cat_w.shape[1])), dtype=np.float64)
@@ -237,4 +276,4 @@ class Forecaster(TorchSequenceRecommender):
             scores[off:off + len(logits)] = logits.cpu().numpy()
             probs = torch.softmax(self._last_mix_logits(net, h_last, batch), dim=-1)
             mixes[off:off + len(logits)] = probs.cpu().numpy()
-        return scores, mixes
+        return scores, self._calibrate(mixes, histories)

@@ -258,7 +258,14 @@ class TorchSequenceRecommender(Recommender):
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"model": self.name, "config": self.cfg.model_dump(), "n_items": self.n_items,
                     "dims": self.dims(), "state_dict": {k: v.cpu() for k, v in net.state_dict().items()},
-                    "report": self.report.model_dump() if self.report else None}, path)
+                    "report": self.report.model_dump() if self.report else None, **self.checkpoint_extras()}, path)
+
+    def checkpoint_extras(self) -> dict[str, Any]:
+        """What a model keeps beside its weights (JSON-able values; read back by ``restore_extras``)."""
+        return {}
+
+    def restore_extras(self, blob: dict[str, Any]) -> None:
+        return None
 
     def dims(self) -> dict[str, int]:
         return {}
@@ -277,6 +284,7 @@ class TorchSequenceRecommender(Recommender):
         obj.net.load_state_dict(blob["state_dict"])
         obj.net.to(resolve_device(obj.train_cfg.device)).eval()
         obj.report = FitReport(**blob["report"]) if blob.get("report") else None
+        obj.restore_extras(blob)
         return obj
 
     def build_from_dims(self, n_items: int, dims: dict[str, int]) -> nn.Module:

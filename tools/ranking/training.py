@@ -166,7 +166,8 @@ def fit_fusion(settings: Settings | None = None, dataset: str | Dataset | None =
         ds = served_dataset(settings, load_dataset(dataset or settings.dataset, settings=settings))
     svc = ForecastService.load(settings, ds)
     data = SequenceData.from_dataset(ds, vocab=svc.art.vocab)
-    train, valid = serving_split(data)
+    fc = svc.art.manifest
+    train, valid, _, _ = serving_split(data, fc.horizon, fc.calib_fraction, fc.split_seed)  # what it trained on
     emb = item_embeddings(settings, ds, data.vocab)
     index = RankingIndex.build(ds, train.histories, data.vocab, emb)
     index.attach_catalog_trends(train.histories)

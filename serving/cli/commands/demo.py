@@ -8,14 +8,18 @@ Idempotent: a second run reuses the store and artifacts when they match the data
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.rule import Rule
 
 from evorec.settings import Settings
+
+if TYPE_CHECKING:
+    from evorec.serving.llm.setup_job import LLMSetupJob
 
 console = Console()
 
@@ -37,6 +41,36 @@ def _showcase_users(settings: Settings, n: int) -> list[tuple[str, str]]:
     return picked[:n]
 
 
+def _start_llm_setup(settings: Settings) -> LLMSetupJob | None:
+    """The LLM's one-time install and model conversion, started before training so the two overlap."""
+    from evorec.errors import LLMUnavailableError
+    from evorec.serving.llm.setup_job import LLMSetupJob
+
+    try:
+        job = LLMSetupJob(settings.home / "logs" / "llm-setup.log")
+    except LLMUnavailableError as e:
+        console.print(f"[yellow]{e}[/yellow]", highlight=False)
+        return None
+    console.print(f"setting up the local LLM in the background (log: {job.log})", highlight=False)
+    return job
+
+
+def _finish_llm_setup(job: LLMSetupJob) -> None:
+    try:
+        with console.status("finishing the local LLM setup (install, model conversion)…") if job.running() \
+                else contextlib.nullcontext():
+            result = job.wait()
+    except BaseException:
+        job.cancel()
+        raise
+    if result.ok:
+        console.print(f"local LLM set up ({result.seconds:.0f}s after it started): {result.last_line}",
+                      highlight=False)
+    else:
+        console.print(f"[yellow]the local LLM setup failed: {result.last_line} (log: {result.log}); the chat "
+                      "step runs without it[/yellow]", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
@@ -48,6 +82,9 @@ def register(app: typer.Typer) -> None:
         retrain: Annotated[bool, typer.Option("--retrain", help="Re-ingest and retrain even if up to date.")] = False,
         out: Annotated[Path, typer.Option(help="Where to write the demo's charts.")] = Path("runs/demo"),
         port: Annotated[int | None, typer.Option(help="Port for --serve (default settings.port).")] = None,
+        install_llm: Annotated[bool, typer.Option(
+            "--install-llm", help="Set up the local LLM (scripts/build_llm.sh, what `make llm` runs) in the "
+            "background while the data and models are prepared; the chat step waits for it.")] = False,
     ) -> None:
         """Run the whole pipeline on the synthetic dataset with planted interest drift, then serve it."""
         from evorec.serving.cli.output import render_answer
@@ -56,13 +93,22 @@ def register(app: typer.Typer) -> None:
         from evorec.tools import Constraints, PrepareOptions, is_prepared, plot_user_trends, prepare
 
         settings = settings_for(llm, "synthetic")
+        setup_job = _start_llm_setup(settings) if install_llm and settings.llm != "none" and not settings.llm_url \
+            else None
         console.print(Rule("1 · data, store, models"))
-        if not retrain and is_prepared(settings, "synthetic"):
-            console.print(f"store and artifacts under {settings.home} are up to date (use --retrain to rebuild)")
-        else:
-            report = prepare(settings, PrepareOptions(dataset="synthetic", progress=True),
-                             say=lambda m: console.print(m, highlight=False))
-            console.print(f"prepared in {sum(report.seconds.values()):.0f}s: {report.seconds}")
+        try:
+            if not retrain and is_prepared(settings, "synthetic"):
+                console.print(f"store and artifacts under {settings.home} are up to date (use --retrain to rebuild)")
+            else:
+                report = prepare(settings, PrepareOptions(dataset="synthetic", progress=True),
+                                 say=lambda m: console.print(m, highlight=False))
+                console.print(f"prepared in {sum(report.seconds.values()):.0f}s: {report.seconds}")
+        except BaseException:
+            if setup_job is not None:
+                setup_job.cancel()
+            raise
+        if setup_job is not None:
+            _finish_llm_setup(setup_job)
 
         showcase = _showcase_users(settings, users)
         out.mkdir(parents=True, exist_ok=True)
