@@ -78,7 +78,8 @@ def register(app: typer.Typer) -> None:
         serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API and web page at the end.")]
         = True,
         llm: Annotated[str | None, typer.Option(help="LLM endpoint URL, or 'none' for the plan-first executor. "
-                                                     "Default: the local llama.cpp server when installed.")] = None,
+                                                     "Default: the local LLM server (vLLM or llama.cpp) when "
+                                                     "installed.")] = None,
         retrain: Annotated[bool, typer.Option("--retrain", help="Re-ingest and retrain even if up to date.")] = False,
         out: Annotated[Path, typer.Option(help="Where to write the demo's charts.")] = Path("runs/demo"),
         port: Annotated[int | None, typer.Option(help="Port for --serve (default settings.port).")] = None,
