@@ -79,8 +79,8 @@ def fit_mix_blend(head: np.ndarray, all_time: np.ndarray, last_window: np.ndarra
         for i, j in itertools.product(range(n + 1), range(n + 1)):
             if i + j > n:
                 continue
-            w_all, w_last = i * step, j * step
-            w_head = 1.0 - w_all - w_last
+            w_all, w_last = round(i * step, 6), round(j * step, 6)
+            w_head = round(1.0 - w_all - w_last, 6)
             for w_uni in UNIFORM_WEIGHTS:
                 q = blend(h, all_time, last_window, w_head, w_all, w_last, w_uni)
                 kl, js = kl_divergence(realised, q).mean(), js_divergence(realised, q).mean()
