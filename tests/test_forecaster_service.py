@@ -151,3 +151,19 @@ def test_serving_split_holds_out_calibration_windows_deterministically(synthetic
         full, seen = data.histories[pos[uid]], a.train.histories[pos[uid]]
         assert len(seen) == len(full) - 11  # the window and the validation target are not trained on
         assert np.array_equal(seen.items, full.items[: len(seen)])
+
+
+def test_an_ids_only_catalog_holds_no_window_out(synthetic_dataset: Dataset, tmp_path: Path) -> None:
+    """No categories, no mix to calibrate: every user's events train the model (beside a catalog with categories)."""
+    inter = synthetic_dataset.interactions
+    users = sorted(inter["user_id"].unique())[:40]
+    d = tmp_path / "ids-only"
+    d.mkdir()
+    inter[inter["user_id"].isin(users)][["user_id", "item_id", "ts"]].rename(columns={"ts": "timestamp"}) \
+        .to_csv(d / "interactions.csv", index=False)
+    ds = load_dataset("csv", path=d)
+    assert ds.categories == []
+    settings = Settings(home=tmp_path / "home", llm="none", threads=1)
+    man = train_artifacts(ds, settings, epochs=1, device="cpu", progress=False, config=TINY, use_embedder=False)
+    assert man.calib_fraction == 0.0 and man.mix_calibration is None
+    assert man.fit.epochs_run == 1

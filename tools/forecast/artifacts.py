@@ -167,6 +167,8 @@ def train_artifacts(ds: Dataset, settings: Settings, *, epochs: int | None = Non
     if epochs is not None:
         cfg["epochs"] = epochs
     model = Forecaster(**cfg)
+    if not data.item_categories.any():  # an ids-only catalog has no mix to calibrate: hold nothing out
+        calib_fraction = 0.0
     split = serving_split(data, model.cfg.horizon, calib_fraction, seed)
     report = model.fit(split.train, split.valid if len(split.valid.histories) else None, seed=seed,
                        progress=progress)
