@@ -30,6 +30,7 @@ from evorec.tools.forecast.calibration import MixBlend, fit_mix_blend
 from evorec.tools.forecast.mix import category_weights, future_mix_targets, naive_mixes, window_mix
 from evorec.tools.models import register
 from evorec.tools.models.base import FitReport, ValidationSet
+from evorec.tools.models.cooc_prior import CoocPrior, neighbour_tables
 from evorec.tools.models.sasrec_ce import SASRecConfig, SASRecNet, TorchSequenceRecommender
 from evorec.tools.models.torch_trainer import GAP_BUCKETS, gap_buckets_torch, last_hidden
 
@@ -51,6 +52,11 @@ class ForecasterConfig(SASRecConfig):
         "residual", description="residual: the head corrects, in log space, a learned blend of the recent and "
         "all-so-far mixes; gated: a per-user mixture (in probability space) of the recent mix, the all-so-far mix "
         "and a free category distribution, the weights and the free part read from the sequence's state.")
+    cooc_prior: bool = Field(False, description="Add a learned, gated multiple of the co-occurrence similarity "
+                             "(users who have both) of each item with the last `cooc_lags` events (`cooc_prior`).")
+    cooc_k: int = Field(200, ge=1, description="Neighbours kept per item for the co-occurrence prior.")
+    cooc_lags: int = Field(3, ge=1, description="How many of the latest events vote in the co-occurrence prior.")
+    cooc_shrink: float = Field(10.0, ge=0, description="Cosine shrinkage of the co-occurrence prior.")
 
 
 class ForecasterNet(SASRecNet):
@@ -82,6 +88,8 @@ class ForecasterNet(SASRecNet):
             self.register_buffer("item_years", torch.as_tensor(years))
             self.age_bias = nn.Embedding(AGE_BUCKETS, 1)
             nn.init.zeros_(self.age_bias.weight)
+        if cfg.cooc_prior:
+            self.cooc = CoocPrior(n_items, d, cfg.cooc_k, cfg.cooc_lags, cfg.cooc_shrink)
         self.mix_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cat_w.shape[1]))
         first, last = cast(nn.Linear, self.mix_head[0]), cast(nn.Linear, self.mix_head[-1])
         if cfg.init == "normal":
@@ -125,6 +133,9 @@ class ForecasterNet(SASRecNet):
     def item_logits(self, hidden: Tensor, batch: dict[str, Tensor], rows: Tensor | None = None,
                     items: Tensor | None = None) -> Tensor:
         logits = super().item_logits(hidden, batch, rows, items)
+        if self.cfg_f.cooc_prior:
+            prior = self.cooc(hidden, batch, rows)
+            logits = logits + (prior if items is None else prior[:, items]).to(logits.dtype)
         if not self.cfg_f.use_item_age:
             return logits
         qyear = batch["years"][rows] if rows is not None else batch["years"][:, -1]  # query time of each row
@@ -217,8 +228,12 @@ class Forecaster(TorchSequenceRecommender):
 
     def build(self, data: SequenceData) -> nn.Module:
         self.category_names = list(data.category_names)
-        return ForecasterNet(data.n_items, self.cfg, data.item_text_emb, category_weights(data.item_categories),
-                             item_years=data.item_years)
+        net = ForecasterNet(data.n_items, self.cfg, data.item_text_emb, category_weights(data.item_categories),
+                            item_years=data.item_years)
+        if self.cfg.cooc_prior:  # from the training sequences only: validation and test events are not in it
+            net.cooc.set_tables(*neighbour_tables(data.histories, data.n_items, self.cfg.cooc_k,
+                                                  self.cfg.cooc_shrink))
+        return net
 
     def dims(self) -> dict[str, Any]:
         net = self._net()
