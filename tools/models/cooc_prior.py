@@ -17,23 +17,14 @@ the event to predict is not in the counts. The tables are buffers: saved and loa
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from evorec.tools.data.sequences import History
+from evorec.tools.models.itemknn import cooccurrence, user_item_matrix
 
 SCALE = 10.0  # similarities are ~0..0.5; this lets a softplus(0) weight move logits by a few units
-
-
-def user_item_matrix(histories: list[History], n_items: int) -> sp.csr_matrix:
-    """Binary ``[users, n_items + 1]``: which items each history holds."""
-    sets = [np.unique(np.asarray(h.items, dtype=np.int64)) for h in histories]
-    nnz = sum(len(s) for s in sets)
-    rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets]) if nnz else np.zeros(0, np.int64)
-    cols = np.concatenate(sets) if nnz else np.zeros(0, np.int64)
-    return sp.csr_matrix((np.ones(nnz, np.float32), (rows, cols)), shape=(len(sets), n_items + 1))
 
 
 def neighbour_tables(histories: list[History], n_items: int, k: int, shrink: float
@@ -41,11 +32,8 @@ def neighbour_tables(histories: list[History], n_items: int, k: int, shrink: flo
     """(neighbour ids ``[n_items + 1, k]``, their co-occurrence counts ``[n_items + 1, k]``, users per item
     ``[n_items + 1]``); rows padded with item 0 and count 0, row 0 (padding) empty. Neighbours are ranked by
     the shrunk cosine the prior scores them with."""
-    x = user_item_matrix(histories, n_items)
-    users = np.asarray(x.sum(axis=0), dtype=np.float64).ravel()
-    c = (x.T @ x).tocsr()
-    c.setdiag(0.0)
-    c.eliminate_zeros()
+    users = np.asarray(user_item_matrix(histories, n_items).sum(axis=0), dtype=np.float64).ravel()
+    c = cooccurrence(histories, n_items, window=0)
     idx = np.zeros((n_items + 1, k), np.int64)
     cnt = np.zeros((n_items + 1, k), np.float32)
     for r in range(1, n_items + 1):

@@ -40,6 +40,15 @@ class ItemKNNConfig(BaseModel):
     grid_recency: list[float] = Field(default_factory=lambda: [0.8, 1.0])
 
 
+def user_item_matrix(histories: list[History], n_items: int, dtype: type = np.float64) -> sp.csr_matrix:
+    """Binary ``[users, n_items + 1]``: which items each history holds."""
+    sets = [np.unique(np.asarray(h.items, dtype=np.int64)) for h in histories]
+    nnz = sum(len(s) for s in sets)
+    rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets]) if nnz else np.zeros(0, np.int64)
+    cols = np.concatenate(sets) if nnz else np.zeros(0, np.int64)
+    return sp.csr_matrix((np.ones(nnz, dtype), (rows, cols)), shape=(len(sets), n_items + 1))
+
+
 def cooccurrence(histories: list[History], n_items: int, window: int, position_decay: float = 0.0) -> sp.csr_matrix:
     """Symmetric sparse co-occurrence counts ``[n_items + 1, n_items + 1]`` (zero diagonal).
 
@@ -47,12 +56,9 @@ def cooccurrence(histories: list[History], n_items: int, window: int, position_d
     """
     size = n_items + 1
     if window == 0:
-        ui = [np.unique(np.asarray(h.items, dtype=np.int64)) for h in histories]
-        if not ui or not sum(len(u) for u in ui):
+        x = user_item_matrix(histories, n_items)
+        if not x.nnz:
             return sp.csr_matrix((size, size), dtype=np.float64)
-        x = sp.csr_matrix((np.ones(sum(len(u) for u in ui)),
-                           (np.concatenate([np.full(len(u), r) for r, u in enumerate(ui)]), np.concatenate(ui))),
-                          shape=(len(ui), size))
         m = (x.T @ x).tocsr()
         m.setdiag(0.0)
         m.eliminate_zeros()
