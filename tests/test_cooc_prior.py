@@ -50,6 +50,21 @@ def test_a_training_row_does_not_see_its_own_pairs() -> None:
     assert other[0, 4] > 0
 
 
+def test_reading_more_events_does_not_make_the_prior_louder_at_start() -> None:
+    """At initialisation the lags share one total weight: a history whose last 5 events are all item 1 gets the
+    same prior from a 1-lag and a 5-lag model (a 5-lag prior at full weight per lag stalled training on ML-100K)."""
+    hs = [hist(1, 2), hist(1, 2), hist(1, 3)]
+    tables = neighbour_tables(hs, n_items=3, k=3, shrink=0.0)
+    batch = {"items": torch.tensor([[1, 1, 1, 1, 1]])}
+    got = []
+    for lags in (1, 5):
+        prior = CoocPrior(n_items=3, d=8, k=3, lags=lags, shrink=0.0)
+        prior.set_tables(*tables)
+        got.append(prior(torch.zeros(1, 8), batch, None))
+    assert got[0][0, 2] > 0
+    torch.testing.assert_close(got[0], got[1])
+
+
 def test_forecaster_with_the_prior_trains_and_round_trips(synthetic_dataset: Dataset, tmp_path: Path) -> None:
     data = SequenceData.from_dataset(synthetic_dataset)
     split = leave_one_out(data)
