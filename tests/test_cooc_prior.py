@@ -79,3 +79,22 @@ def test_forecaster_with_the_prior_trains_and_round_trips(synthetic_dataset: Dat
     net = loaded._net()
     net.cooc.cnt.zero_()
     assert not np.array_equal(scores, loaded.full_sort_predict(hs))
+
+
+def test_a_checkpoint_from_before_the_prior_loads_without_it(synthetic_dataset: Dataset, tmp_path: Path) -> None:
+    """The prior is on by default now; a checkpoint written before the option existed has no tables and must load
+    as the model it was (no prior), not fail on missing buffers."""
+    data = SequenceData.from_dataset(synthetic_dataset)
+    split = leave_one_out(data)
+    m = Forecaster(**TINY, cooc_prior=False)
+    m.fit(split.train, split.valid, seed=0, progress=False)
+    m.save(tmp_path / "old.pt")
+    blob = torch.load(tmp_path / "old.pt", weights_only=False)
+    for key in ("cooc_prior", "cooc_k", "cooc_lags", "cooc_shrink"):
+        del blob["config"][key]
+    torch.save(blob, tmp_path / "old.pt")
+    loaded = Forecaster.load(tmp_path / "old.pt")
+    assert loaded.cfg.cooc_prior is False
+    hs = split.test.histories
+    np.testing.assert_array_equal(m.full_sort_predict(hs), loaded.full_sort_predict(hs))
+    assert Forecaster().cfg.cooc_prior is True  # and a new model has it

@@ -52,10 +52,10 @@ class ForecasterConfig(SASRecConfig):
         "residual", description="residual: the head corrects, in log space, a learned blend of the recent and "
         "all-so-far mixes; gated: a per-user mixture (in probability space) of the recent mix, the all-so-far mix "
         "and a free category distribution, the weights and the free part read from the sequence's state.")
-    cooc_prior: bool = Field(False, description="Add a learned, gated multiple of the co-occurrence similarity "
+    cooc_prior: bool = Field(True, description="Add a learned, gated multiple of the co-occurrence similarity "
                              "(users who have both) of each item with the last `cooc_lags` events (`cooc_prior`).")
     cooc_k: int = Field(200, ge=1, description="Neighbours kept per item for the co-occurrence prior.")
-    cooc_lags: int = Field(3, ge=1, description="How many of the latest events vote in the co-occurrence prior.")
+    cooc_lags: int = Field(5, ge=1, description="How many of the latest events vote in the co-occurrence prior.")
     cooc_shrink: float = Field(10.0, ge=0, description="Cosine shrinkage of the co-occurrence prior.")
 
 
@@ -186,6 +186,7 @@ class Forecaster(TorchSequenceRecommender):
     name = "forecaster"
     config_cls: ClassVar[type[ForecasterConfig]] = ForecasterConfig
     cfg: ForecasterConfig
+    legacy_options: ClassVar[dict[str, Any]] = {"cooc_prior": False}  # checkpoints from before the prior existed
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)

@@ -210,6 +210,8 @@ class TorchSequenceRecommender(Recommender):
 
     config_cls: ClassVar[type[SASRecConfig]] = SASRecConfig
     cfg: SASRecConfig
+    # options whose default changed after checkpoints were written without them: what those were trained with
+    legacy_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
@@ -278,6 +280,8 @@ class TorchSequenceRecommender(Recommender):
         config = dict(blob["config"])
         if "layout" not in config:  # written before the block options existed
             config.update(LEGACY_NET_OPTIONS)
+        for key, value in cls.legacy_options.items():
+            config.setdefault(key, value)
         obj = cls(**config)
         obj.n_items = int(blob["n_items"])
         obj.net = obj.build_from_dims(obj.n_items, blob["dims"])
