@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from evorec.tools.data.sequences import History
-from evorec.tools.models.itemknn import cooccurrence, user_item_matrix
+from evorec.tools.models.itemknn import user_item_matrix, users_who_have_both
 
 # The prior's weight at initialisation, summed over the lags: similarities are ~0..0.5, and this lets a softplus(0)
 # weight move logits by a few units. Each lag gets TOTAL_SCALE / lags (10 with 3 lags), so reading more events does
@@ -36,8 +36,9 @@ def neighbour_tables(histories: list[History], n_items: int, k: int, shrink: flo
     """(neighbour ids ``[n_items + 1, k]``, their co-occurrence counts ``[n_items + 1, k]``, users per item
     ``[n_items + 1]``); rows padded with item 0 and count 0, row 0 (padding) empty. Neighbours are ranked by
     the shrunk cosine the prior scores them with."""
-    users = np.asarray(user_item_matrix(histories, n_items).sum(axis=0), dtype=np.float64).ravel()
-    c = cooccurrence(histories, n_items, window=0)
+    x = user_item_matrix(histories, n_items)
+    users = np.asarray(x.sum(axis=0), dtype=np.float64).ravel()
+    c = users_who_have_both(x)
     idx = np.zeros((n_items + 1, k), np.int64)
     cnt = np.zeros((n_items + 1, k), np.float32)
     for r in range(1, n_items + 1):

@@ -31,7 +31,7 @@ from evorec.tools.forecast.mix import category_weights, future_mix_targets, naiv
 from evorec.tools.models import register
 from evorec.tools.models.base import FitReport, ValidationSet
 from evorec.tools.models.cooc_prior import CoocPrior, neighbour_tables
-from evorec.tools.models.sasrec_ce import SASRecConfig, SASRecNet, TorchSequenceRecommender
+from evorec.tools.models.sasrec_ce import LEGACY_NET_OPTIONS, SASRecConfig, SASRecNet, TorchSequenceRecommender
 from evorec.tools.models.torch_trainer import GAP_BUCKETS, gap_buckets_torch, last_hidden
 
 AGE_BUCKETS = 40  # 0 unknown release year, 1 released after the query year, 2.. age in years (capped)
@@ -186,7 +186,7 @@ class Forecaster(TorchSequenceRecommender):
     name = "forecaster"
     config_cls: ClassVar[type[ForecasterConfig]] = ForecasterConfig
     cfg: ForecasterConfig
-    legacy_options: ClassVar[dict[str, Any]] = {"cooc_prior": False}  # checkpoints from before the prior existed
+    legacy_options: ClassVar[dict[str, Any]] = {**LEGACY_NET_OPTIONS, "cooc_prior": False}  # the prior came later
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)

@@ -49,6 +49,16 @@ def user_item_matrix(histories: list[History], n_items: int, dtype: type = np.fl
     return sp.csr_matrix((np.ones(nnz, dtype), (rows, cols)), shape=(len(sets), n_items + 1))
 
 
+def users_who_have_both(x: sp.csr_matrix) -> sp.csr_matrix:
+    """``X^T X`` of a binary user-item matrix, zero diagonal: how many users hold both items of each pair."""
+    if not x.nnz:
+        return sp.csr_matrix((x.shape[1], x.shape[1]), dtype=x.dtype)
+    m = (x.T @ x).tocsr()
+    m.setdiag(0.0)
+    m.eliminate_zeros()
+    return m
+
+
 def cooccurrence(histories: list[History], n_items: int, window: int, position_decay: float = 0.0) -> sp.csr_matrix:
     """Symmetric sparse co-occurrence counts ``[n_items + 1, n_items + 1]`` (zero diagonal).
 
@@ -56,13 +66,7 @@ def cooccurrence(histories: list[History], n_items: int, window: int, position_d
     """
     size = n_items + 1
     if window == 0:
-        x = user_item_matrix(histories, n_items)
-        if not x.nnz:
-            return sp.csr_matrix((size, size), dtype=np.float64)
-        m = (x.T @ x).tocsr()
-        m.setdiag(0.0)
-        m.eliminate_zeros()
-        return m
+        return users_who_have_both(user_item_matrix(histories, n_items))
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []

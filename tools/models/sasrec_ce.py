@@ -210,8 +210,9 @@ class TorchSequenceRecommender(Recommender):
 
     config_cls: ClassVar[type[SASRecConfig]] = SASRecConfig
     cfg: SASRecConfig
-    # options whose default changed after checkpoints were written without them: what those were trained with
-    legacy_options: ClassVar[dict[str, Any]] = {}
+    # options added after checkpoints were written without them, with what those checkpoints were trained with
+    # (each missing key is filled in on load)
+    legacy_options: ClassVar[dict[str, Any]] = LEGACY_NET_OPTIONS
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
@@ -278,8 +279,6 @@ class TorchSequenceRecommender(Recommender):
         if blob.get("model") != cls.name:
             raise ValueError(f"{path} holds a {blob.get('model')!r} checkpoint, not {cls.name!r}")
         config = dict(blob["config"])
-        if "layout" not in config:  # written before the block options existed
-            config.update(LEGACY_NET_OPTIONS)
         for key, value in cls.legacy_options.items():
             config.setdefault(key, value)
         obj = cls(**config)
