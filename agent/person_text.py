@@ -106,6 +106,7 @@ def template_rationale(it: RankedItem, evidence: dict[str, Evidence], lang: Lang
 
 
 _ZH_KIND = {"similar": "它和你喜欢过的作品很相似", "cooc": "和你口味相近的人也选了它",
+            "same_day": "别人常在同一天把它和你最近选的东西一起选",
             "forecast": "从你最近的选择来看，它很可能是你接下来想要的", "trending": "最近选它的人越来越多",
             "popular": "它很受欢迎", "history": "它和你的历史记录有关",
             "cold_start": "你还没有历史记录，所以按热门程度推荐",

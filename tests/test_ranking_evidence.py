@@ -84,7 +84,7 @@ def test_agent_grounding_validator_accepts_template_rationales(world: OfflineWor
 
 def test_evidence_ids_are_stable_and_typed(world: OfflineWorld) -> None:
     ranked = _ranked(world, world.data.user_ids[3])
-    pat = re.compile(r"^ev:(forecast|similar|cooc|trending|popular|trend|cold_start)(:.+)?$")
+    pat = re.compile(r"^ev:(forecast|similar|cooc|same_day|trending|popular|trend|cold_start)(:.+)?$")
     for eid, ev in ranked.evidence_by_id().items():
         assert ev.id == eid and pat.match(eid)
         if ev.item_id is not None:

@@ -1,8 +1,8 @@
 """Evidence records: the checkable facts behind every recommendation and every tool result.
 
 Ids are stable and readable, e.g. ``ev:trend:Sci-Fi``, ``ev:forecast:mix``,
-``ev:similar:<item>``, ``ev:cooc:<item>``, ``ev:trending:<item>``, ``ev:item:<item>``. Rationales
-cite ids; the grounding validator checks cited ids exist and quoted numbers appear in them.
+``ev:similar:<item>``, ``ev:cooc:<item>``, ``ev:same_day:<item>``, ``ev:trending:<item>``, ``ev:item:<item>``.
+Rationales cite ids; the grounding validator checks cited ids exist and quoted numbers appear in them.
 
 Every result a tool returns (``UserHistory``, ``InterestForecast``, ``UserTrends``, ``RankedList``,
 ``ItemHit``, ``ItemSearch``) exposes its evidence the same way: ``result.evidence``, a
@@ -16,8 +16,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-EvidenceKind = Literal["history", "similar", "trend", "forecast", "cooc", "trending", "popular", "semantic",
-                       "cold_start", "constraint", "item", "like"]
+EvidenceKind = Literal["history", "similar", "trend", "forecast", "cooc", "same_day", "trending", "popular",
+                       "semantic", "cold_start", "constraint", "item", "like"]
 
 
 class Evidence(BaseModel):

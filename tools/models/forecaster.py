@@ -16,6 +16,7 @@ realised mix (an auxiliary loss that also regularises the sequence encoder).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal, cast
 
@@ -90,7 +91,9 @@ class ForecasterNet(SASRecNet):
             nn.init.zeros_(self.age_bias.weight)
         if cfg.cooc_prior:
             self.cooc = CoocPrior(n_items, d, cfg.cooc_k, cfg.cooc_lags, cfg.cooc_shrink)
-        self.mix_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cat_w.shape[1]))
+        with warnings.catch_warnings():  # an ids-only catalog has no categories: a zero-width layer, fine here
+            warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+            self.mix_head = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, cat_w.shape[1]))
         first, last = cast(nn.Linear, self.mix_head[0]), cast(nn.Linear, self.mix_head[-1])
         if cfg.init == "normal":
             nn.init.normal_(first.weight, std=0.02)

@@ -1,7 +1,7 @@
 """Evidence records for each ranked item, and the template rationale composed from them alone.
 
 Ids are stable: ``ev:forecast:<item>``, ``ev:forecast:mix``, ``ev:trend:<Category>``,
-``ev:similar:<item>``, ``ev:cooc:<item>``, ``ev:trending:<item>``, ``ev:popular:<item>``,
+``ev:similar:<item>``, ``ev:cooc:<item>``, ``ev:same_day:<item>``, ``ev:trending:<item>``, ``ev:popular:<item>``,
 ``ev:cold_start``. Every number a template rationale quotes is formatted from the numbers of
 a record it cites, so the grounding validator can check it and the template is the no-LLM
 fallback.
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from evorec.tools.evidence import Evidence, evidence_id
-from evorec.tools.ranking.index import COOC_WINDOW, TREND_WINDOW_DAYS, RankingIndex
+from evorec.tools.ranking.index import COOC_WINDOW, TREND_WINDOW_DAYS, RankingIndex, last_day_items
 from evorec.tools.ranking.signals import RISING_LABELS, UserSignals
 from evorec.tools.wording import GENERIC, CatalogWording, category_name
 
@@ -176,6 +176,30 @@ def _cooc(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext) ->
                 "zh_same": f"{w.verb_zh}过它的人也常{w.verb_zh}这一{w.measure_zh}"}
 
 
+def _same_day(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext) -> Phrase | None:
+    if sig.same_day[i] <= 0 or index.same_day is None:
+        return None
+    day = last_day_items(sig.history)
+    counts = np.asarray(index.same_day[day][:, [i]].todense(), dtype=np.float64).ravel()
+    j = int(np.argmax(counts)) if len(counts) else 0
+    count = float(counts[j]) if len(counts) else 0.0
+    if count <= 0:
+        return None
+    w = ctx.wording
+    a = int(day[j])
+    iid, title, a_title = index.vocab.item_ids[i], index.titles[i], index.titles[a]
+    date = iso(int(sig.history.times[-1]))
+    ev = Evidence(id=evidence_id("same_day", iid), kind="same_day", item_id=iid,
+                  text=f"People often {w.verb} {title} on the same day as {a_title}; you {w.verb} {a_title} on {date}.",
+                  numbers={"count": count}, dates={"history_event": date})
+    return ev, {"en": f"people often {w.verb} it on the same day as {a_title}, which you {w.verb} on {date}",
+                "zh": f"别人常在{w.verb_zh}{_zh_title(a_title)}的同一天也{w.verb_zh}它，而你在{date}{w.verb_zh}过"
+                      f"{_zh_title(a_title)}",
+                "anchor": a_title,
+                "en_same": f"people often {w.verb} the two on the same day",
+                "zh_same": f"别人常在同一天{w.verb_zh}这两{w.measure_zh}"}
+
+
 def _trending(index: RankingIndex, i: int, ctx: ExplainContext) -> Phrase | None:
     w = ctx.wording
     iid, title = index.vocab.item_ids[i], index.titles[i]
@@ -254,7 +278,8 @@ def explain_item(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainCont
     fc = _forecast_item(index, sig, i, ctx)
     strong_fc = fc is not None and int(sig.fc_rank[i]) <= STRONG_RANK
     # concrete reasons first (the item you rated and when, what people like you also chose, your trend)
-    phrases += [_similar(index, sig, i, ctx), _cooc(index, sig, i, ctx), fc if strong_fc else None,
+    phrases += [_similar(index, sig, i, ctx), _cooc(index, sig, i, ctx), _same_day(index, sig, i, ctx),
+                fc if strong_fc else None,
                 _trend(index, i, ctx), None if sig.cold_start else _mix(index, i, ctx), _trending(index, i, ctx),
                 _popular(index, i, ctx), None if strong_fc else fc]
     found = [p for p in phrases if p is not None]

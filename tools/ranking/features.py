@@ -2,8 +2,9 @@
 
 Every feature is a number the evidence can explain: the forecaster's log-probability and
 rank, how well the item's categories match the forecast mix and its shift, the trend labels
-of its categories, co-occurrence and semantic similarity with recent/liked history, catalog
-popularity and its recent trend, recency of related history, and which sources proposed it.
+of its categories, co-occurrence and semantic similarity with recent/liked history, how many
+people had it on one day with something from the user's last day, catalog popularity and its
+recent trend, recency of related history, and which sources proposed it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from evorec.tools.candidates.base import CandidatePool
 from evorec.tools.ranking.index import RankingIndex
 from evorec.tools.ranking.signals import UserSignals
 
-BASE_FEATURES = ["fc_logp", "fc_rrank", "mix_align", "mix_shift", "trend_up", "trend_down", "cooc", "semantic",
-                 "pop", "pop_trend", "recency"]
+BASE_FEATURES = ["fc_logp", "fc_rrank", "mix_align", "mix_shift", "trend_up", "trend_down", "cooc", "same_day",
+                 "semantic", "pop", "pop_trend", "recency"]
 FEATURES = BASE_FEATURES + [f"src_{s}" for s in SOURCE_NAMES]
 
 
@@ -36,6 +37,7 @@ def feature_matrix(index: RankingIndex, sig: UserSignals, items: np.ndarray,
         (mh @ sig.trend_up) / ncat,
         (mh @ sig.trend_down) / ncat,
         np.log1p(50.0 * sig.cooc[items]),
+        np.log1p(sig.same_day[items]),
         sig.semantic[items],
         np.log1p(index.popularity[items]),
         index.pop_trend()[items],

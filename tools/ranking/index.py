@@ -31,6 +31,7 @@ from evorec.tools.models.itemknn import cooccurrence
 
 DAY = 86_400
 COOC_WINDOW = 5  # events apart that count as "watched together"
+SAME_DAY_MAX = 50  # a user's day with more distinct items than this is a bulk import, not one sitting: not counted
 TREND_WINDOW_DAYS = 30  # catalog popularity trend: last 30 days of the data vs the 30 before
 CATALOG_STEP_DAYS = 30  # as-of catalog trends are refitted once per this many days of case time
 _VIEW_CACHE = 64
@@ -50,6 +51,7 @@ class RankingIndex:
     pop_before: np.ndarray  # float64 [n+1] events in the TREND_WINDOW_DAYS before that
     now_ts: int  # last event time of the histories the index was built from
     cooc: sparse.csr_matrix  # float32 [n+1, n+1]: times i and j were within COOC_WINDOW events of each other
+    same_day: sparse.csr_matrix | None = None  # float32 [n+1, n+1]: users who had both i and j on one (UTC) day
     item_emb: np.ndarray | None = None  # float32 [n+1, d] L2-normalised, row 0 zeros
     catalog_score: np.ndarray | None = None  # float64 [n+1]: TRENDS catalog score of rising items, -inf elsewhere
     catalog_evidence: dict[str, Evidence] = field(default_factory=dict)  # ev:trending:<item> by item id
@@ -112,7 +114,8 @@ class RankingIndex:
         return cls(vocab=vocab, category_names=list(category_names), titles=titles, item_categories=item_categories,
                    cat_mh=cat_mh.astype(bool), cat_w=category_weights(cat_mh.astype(np.float32)), years=years,
                    popularity=pop, pop_recent=pop_recent, pop_before=pop_before, now_ts=now,
-                   cooc=build_cooc(histories, n), item_emb=item_emb, ev_items=ev_items, ev_times=ev_times)
+                   cooc=build_cooc(histories, n), same_day=build_same_day(histories, n), item_emb=item_emb,
+                   ev_items=ev_items, ev_times=ev_times)
 
     def attach_catalog_trends(self, histories: list[History]) -> None:
         """Rising/emerging items from the TRENDS engine's catalog trends over ``histories`` (score + evidence)."""
@@ -178,6 +181,13 @@ class RankingIndex:
         return score, raw
 
 
+    def same_day_scores(self, day_items: np.ndarray) -> np.ndarray:
+        """Per item: how many users had it on one day together with each of ``day_items``, summed."""
+        if len(day_items) == 0 or self.same_day is None or self.same_day.nnz == 0:
+            return np.zeros(self.n_items + 1)
+        return np.asarray(self.same_day[day_items].sum(axis=0), dtype=np.float64).ravel()
+
+
 def case_index(index: RankingIndex, as_of: int | None) -> RankingIndex:
     """The index a case is scored with: as of the case's time offline (``per_case``), the index itself otherwise."""
     return index.as_of(as_of) if index.per_case and as_of is not None else index
@@ -198,3 +208,41 @@ def build_cooc(histories: list[History], n_items: int, window: int = COOC_WINDOW
     """Symmetric counts: C[i, j] = how often i and j came within ``window`` events of each other (EVALS' ItemKNN
     co-occurrence, unnormalised, so evidence can quote the count)."""
     return cooccurrence(histories, n_items, window).astype(np.float32).tocsr()
+
+
+def last_day_items(history: History) -> np.ndarray:
+    """The distinct items of the history's last active (UTC) day, at most SAME_DAY_MAX of the latest."""
+    if len(history) == 0:
+        return np.zeros(0, np.int64)
+    days = np.asarray(history.times) // DAY
+    items = np.asarray(history.items)[days == days[-1]][-SAME_DAY_MAX:]
+    return np.unique(items).astype(np.int64)
+
+
+def build_same_day(histories: list[History], n_items: int) -> sparse.csr_matrix:
+    """Symmetric counts: S[i, j] = how many (user, day) pairs hold both i and j. Amazon-style data (reviews
+    stamped by day) puts things bought together on one day; a rating session does the same. Days with more than
+    SAME_DAY_MAX distinct items (bulk imports) are skipped: they say nothing about what goes together."""
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    for h in histories:
+        if len(h) < 2:
+            continue
+        days = np.asarray(h.times) // DAY
+        items = np.asarray(h.items)
+        order = np.argsort(days, kind="stable")
+        days, items = days[order], items[order]
+        cuts = np.flatnonzero(np.diff(days)) + 1
+        for group in np.split(items, cuts):
+            u = np.unique(group)
+            if 2 <= len(u) <= SAME_DAY_MAX:
+                a, b = np.meshgrid(u, u, indexing="ij")
+                off = a != b
+                rows.append(a[off])
+                cols.append(b[off])
+    if not rows:
+        return sparse.csr_matrix((n_items + 1, n_items + 1), dtype=np.float32)
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    m = sparse.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(n_items + 1, n_items + 1))
+    m.sum_duplicates()
+    return m

@@ -12,7 +12,7 @@ import numpy as np
 
 from evorec.tools.data.sequences import History
 from evorec.tools.forecast.mix import window_mix
-from evorec.tools.ranking.index import RankingIndex
+from evorec.tools.ranking.index import RankingIndex, last_day_items
 
 RECENT_ANCHORS = 10  # last events that anchor co-occurrence and semantic neighbours
 ANCHOR_DECAY = 0.8  # weight of the k-th most recent anchor: DECAY**k
@@ -42,6 +42,7 @@ class UserSignals:
     anchors: np.ndarray  # positions in history of the anchor events (most recent first)
     cooc: np.ndarray  # float64 [n+1] normalised co-occurrence with the recent anchors
     cooc_raw: np.ndarray  # float64 [n+1] weighted raw counts
+    same_day: np.ndarray  # float64 [n+1]: users who had the item on one day with an item of the user's last day
     semantic: np.ndarray  # float64 [n+1] max cosine to an anchor (0 when no embeddings)
     sem_anchor: np.ndarray  # int64 [n+1]: position in history of the most similar anchor (-1 none)
     recency: np.ndarray  # float64 [n+1]
@@ -101,6 +102,7 @@ def compute_signals(index: RankingIndex, user_id: str, history: History, ratings
     a_items = history.items[anchors] if len(anchors) else np.zeros(0, np.int64)
     w = ANCHOR_DECAY ** np.minimum(np.arange(len(anchors)), RECENT_ANCHORS)
     cooc, cooc_raw = index.cooc_scores(a_items, w)
+    same_day = index.same_day_scores(last_day_items(history))
     if index.item_emb is not None and len(a_items):
         sims = index.item_emb @ index.item_emb[a_items].T  # [n+1, m]
         best = sims.argmax(axis=1)
@@ -121,5 +123,6 @@ def compute_signals(index: RankingIndex, user_id: str, history: History, ratings
     return UserSignals(user_id=str(user_id), history=history, ratings=ratings, seen=seen, cold_start=cold,
                        fc_raw=raw, fc_logp=logp, fc_rank=rank, current_mix=current, forecast_mix=fmix,
                        trend_labels=labels, trend_up=up, trend_down=down, anchors=anchors, cooc=cooc, cooc_raw=cooc_raw,
+                       same_day=same_day,
                        semantic=semantic, sem_anchor=sem_anchor, recency=recency, has_forecaster=has_fc,
                        as_of=int(history.times[-1]) if index.per_case and not cold else None)
