@@ -109,14 +109,6 @@ def top_k(scores: np.ndarray, histories: Sequence[History], k: int) -> np.ndarra
     return out
 
 
-def item_user_counts(train_histories: Sequence[History], n_items: int) -> np.ndarray:
-    """Number of distinct training users per item index ``[n_items + 1]``."""
-    counts = np.zeros(n_items + 1, dtype=np.int64)
-    for h in train_histories:
-        counts[np.unique(np.asarray(h.items, dtype=np.int64))] += 1
-    return counts
-
-
 def coverage(top_items: np.ndarray, n_items: int) -> float:
     items = np.unique(top_items[top_items > 0])
     return float(len(items) / n_items) if n_items else 0.0

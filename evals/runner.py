@@ -22,7 +22,7 @@ import numpy as np
 from rich.console import Console
 
 from evorec.errors import InvalidRequestError
-from evorec.evals.metrics import beyond_accuracy, item_user_counts, ndcg_per_case, ranking_metrics, target_ranks, top_k
+from evorec.evals.metrics import beyond_accuracy, ndcg_per_case, ranking_metrics, target_ranks, top_k
 from evorec.evals.results import (
     HISTORY_BUCKETS,
     BucketMetric,
@@ -41,6 +41,7 @@ from evorec.tools.data.sequences import SequenceData
 from evorec.tools.data.splits import Split, make_split
 from evorec.tools.models import available_models, create_model
 from evorec.tools.models.base import FitReport, Recommender
+from evorec.tools.models.pop import item_user_counts
 
 # models that read SequenceData.item_text_emb (others ignore it)
 TEXT_MODELS = frozenset({"forecaster", "fusion"})

@@ -11,7 +11,6 @@ from evorec.evals.metrics import (
     beyond_accuracy,
     coverage,
     hit_rate,
-    item_user_counts,
     mrr,
     ndcg,
     novelty,
@@ -21,6 +20,7 @@ from evorec.evals.metrics import (
     top_k,
 )
 from evorec.tools.data.sequences import History
+from evorec.tools.models.pop import item_user_counts
 
 
 def _h(*items: int) -> History:

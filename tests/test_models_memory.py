@@ -12,11 +12,11 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from evorec.evals.metrics import item_user_counts
 from evorec.evals.runner import evaluate_model
 from evorec.tools.data.sequences import History, ItemVocab, SequenceData
 from evorec.tools.data.splits import leave_one_out
 from evorec.tools.models import create_model, pop
+from evorec.tools.models.pop import item_user_counts
 
 BASELINES = ["pop", "recent_pop", "itemknn", "markov"]
 # fixed where a grid would multiply the runtime without changing the memory path

@@ -25,7 +25,13 @@ from pydantic import BaseModel, Field
 from evorec.tools.data.sequences import History, SequenceData
 from evorec.tools.models import register
 from evorec.tools.models.base import FitReport, Recommender, ValidationSet
-from evorec.tools.models.pop import batched_validation_ndcg10, event_counts, tie_breaker, timed_report
+from evorec.tools.models.pop import (
+    batched_validation_ndcg10,
+    event_counts,
+    item_user_counts,
+    tie_breaker,
+    timed_report,
+)
 
 
 class ItemKNNConfig(BaseModel):
@@ -122,9 +128,7 @@ class ItemKNN(Recommender):
 
     def _similarity(self, histories: list[History], n_items: int, window: int) -> sp.csr_matrix:
         c = cooccurrence(histories, n_items, window, self.cfg.position_decay)
-        n = np.zeros(n_items + 1)
-        for h in histories:  # users per item: the cosine norm of the binary user-item vectors
-            n[np.unique(h.items)] += 1
+        n = item_user_counts(histories, n_items).astype(np.float64)  # the cosine norm of binary user-item vectors
         c = c.tocoo()
         denom = np.sqrt(n[c.row] * n[c.col]) + self.cfg.shrink
         s = sp.csr_matrix((c.data / denom, (c.row, c.col)), shape=c.shape)

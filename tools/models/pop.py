@@ -26,6 +26,14 @@ def event_counts(histories: list[History], n_items: int) -> np.ndarray:
     return counts
 
 
+def item_user_counts(histories: list[History], n_items: int) -> np.ndarray:
+    """Number of distinct users per item index ``[n_items + 1]`` (int64)."""
+    counts = np.zeros(n_items + 1, dtype=np.int64)
+    for h in histories:
+        counts[np.unique(np.asarray(h.items, dtype=np.int64))] += 1
+    return counts
+
+
 def tie_breaker(counts: np.ndarray) -> np.ndarray:
     """Popularity scaled into [0, 1e-6]: added to sparse scores so items with equal (often zero) evidence
     are ordered by popularity instead of tying (the 'popularity back-off')."""
