@@ -112,6 +112,36 @@ def test_fusion_artifacts_refuse_other_data(env: tuple[Settings, Dataset, Toolbo
         load_fusion(settings, ds.name, "0" * 16)
 
 
+def test_weights_from_an_older_feature_set_degrade_to_forecaster_order(env: tuple[Settings, Dataset, Toolbox],
+                                                                       tmp_path: Path) -> None:
+    """A release that adds a fusion feature must not break a home fitted before it: answers keep coming, in the
+    forecaster's order, and health says why and what to run."""
+    import json
+    import shutil
+
+    from evorec.tools.ranking.training import fusion_dir
+
+    settings, ds, _ = env
+    old_home = tmp_path / "home"
+    shutil.copytree(settings.home, old_home)
+    old = settings.model_copy(update={"home": old_home})
+    model_json = fusion_dir(old, ds.name) / "model.json"
+    meta = json.loads(model_json.read_text())
+    meta["features"] = [f for f in meta["features"] if f != "same_day"]  # what 2026-12-04 stored
+    model_json.write_text(json.dumps(meta))
+    current = Toolbox.open(settings, data=ds)  # positive control: the untouched home is fitted
+    degraded = Toolbox.open(old, data=ds)
+    try:
+        assert current.health()["fusion"]["fitted"]
+        health = degraded.health()["fusion"]
+        assert not health["fitted"] and "train-fusion" in health["error"]
+        user = ds.interactions["user_id"].iloc[1]
+        assert len(degraded.rank_candidates(user, Constraints(k=5)).items) == 5
+    finally:
+        current.close()
+        degraded.close()
+
+
 def test_cli_recommend_prints_items_sources_and_rationales(env: tuple[Settings, Dataset, Toolbox],
                                                           synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings, ds, _ = env
