@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from evorec.errors import ArtifactError
 from evorec.settings import Settings, get_settings
-from evorec.tools.candidates import CandidateSource, cold_start_sources, default_sources, gather
+from evorec.tools.candidates import CandidatePool, CandidateSource, cold_start_sources, default_sources, gather
 from evorec.tools.data.schema import Dataset
 from evorec.tools.data.sequences import History, ItemVocab, SequenceData
 from evorec.tools.ranking.features import FEATURES, feature_matrix
@@ -86,14 +86,20 @@ def batch_signals(index: RankingIndex, user_ids: list[str], histories: list[Hist
     return out
 
 
+def case_pool(index: RankingIndex, sig: UserSignals, sources: list[CandidateSource]
+              ) -> tuple[RankingIndex, CandidatePool]:
+    """(the index as of the case, its candidate pool of unseen items) for one user's signals."""
+    allowed = ~sig.seen
+    allowed[0] = False
+    ix = case_index(index, sig.as_of)
+    return ix, gather(sources, ix, sig, allowed)
+
+
 def build_groups(index: RankingIndex, signals: list[UserSignals], targets: np.ndarray,
                  sources: list[CandidateSource]) -> list[Group]:
     groups = []
     for sig, t in zip(signals, targets.tolist(), strict=True):
-        allowed = ~sig.seen
-        allowed[0] = False
-        ix = case_index(index, sig.as_of)
-        pool = gather(sources, ix, sig, allowed)
+        ix, pool = case_pool(index, sig, sources)
         if len(pool) == 0:
             continue
         X = feature_matrix(ix, sig, pool.items, pool.membership, pool.source_names)
@@ -235,5 +241,5 @@ def _say(progress: bool, msg: str) -> None:
         Console(stderr=True).print(msg, highlight=False)
 
 
-__all__ = ["FusionManifest", "batch_signals", "build_groups", "cached_item_embeddings", "fit_fusion", "fusion_dir",
-           "item_emb_path", "item_embeddings", "load_fusion"]
+__all__ = ["FusionManifest", "batch_signals", "build_groups", "cached_item_embeddings", "case_pool", "fit_fusion",
+           "fusion_dir", "item_emb_path", "item_embeddings", "load_fusion"]

@@ -18,15 +18,14 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from evorec.evals.runner import limit_threads, seed_everything
-from evorec.tools.candidates import default_sources, gather
+from evorec.tools.candidates import default_sources
 from evorec.tools.data.loader import load_dataset
 from evorec.tools.data.sequences import SequenceData
 from evorec.tools.data.splits import make_split
 from evorec.tools.models import create_model
 from evorec.tools.models.fusion import index_from_sequences
 from evorec.tools.ranking.features import FEATURES, feature_matrix
-from evorec.tools.ranking.index import case_index
-from evorec.tools.ranking.training import batch_signals
+from evorec.tools.ranking.training import batch_signals, case_pool
 
 
 def transitions(histories: list, n: int) -> sp.csr_matrix:
@@ -37,7 +36,7 @@ def transitions(histories: list, n: int) -> sp.csr_matrix:
     return t
 
 
-def dump(split: object, n: int, work: Path) -> Path:
+def dump(split: object, n: int, work: Path, max_cases: int | None = None) -> Path:
     out = work / "pools.npz"
     if out.is_file():
         return out
@@ -58,16 +57,14 @@ def dump(split: object, n: int, work: Path) -> Path:
     index.per_case = True
     sources, valid = default_sources(), split.valid
     xs, es, ys, gs = [], [], [], []
-    for lo in range(0, len(valid.targets), 256):
+    n_cases = len(valid.targets) if max_cases is None else min(max_cases, len(valid.targets))
+    for lo in range(0, n_cases, 256):
         hs = list(valid.histories[lo:lo + 256])
         users = valid.user_ids[lo:lo + 256]
         sigs = batch_signals(index, users, hs, [None] * len(hs), fc.predict, use_trends=True, batch=256)
         knn_scores = knn.full_sort_predict(hs)
         for r, sig in enumerate(sigs):
-            allowed = ~sig.seen
-            allowed[0] = False
-            ix = case_index(index, sig.as_of)
-            pool = gather(sources, ix, sig, allowed)
+            ix, pool = case_pool(index, sig, sources)
             if len(pool) == 0:
                 continue
             items, last = pool.items, int(hs[r].items[-1])
@@ -76,7 +73,7 @@ def dump(split: object, n: int, work: Path) -> Path:
                                        knn_scores[r][items]]).astype(np.float32))
             ys.append((items == int(valid.targets[lo + r])).astype(np.int8))
             gs.append(np.full(len(items), lo + r, np.int32))
-        print(f"{lo + len(hs)} / {len(valid.targets)} cases", flush=True)
+        print(f"{lo + len(hs)} / {n_cases} cases", flush=True)
     np.savez(out, X=np.vstack(xs), E=np.vstack(es), y=np.concatenate(ys), g=np.concatenate(gs))
     return out
 
@@ -97,14 +94,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--path", type=Path, default=Path("../shared/data/amazon-sports-5core"))
     ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--max-cases", type=int, default=None, help="dump only the first N validation cases (a check)")
     args = ap.parse_args()
     limit_threads(1)
     args.work.mkdir(parents=True, exist_ok=True)
     data = SequenceData.from_dataset(load_dataset("csv", path=args.path))
-    z = np.load(dump(make_split(data, "loo"), data.n_items, args.work))
+    z = np.load(dump(make_split(data, "loo"), data.n_items, args.work, args.max_cases))
     X, E, y, g = z["X"].astype(np.float64), z["E"].astype(np.float64), z["y"], z["g"]
     perm = np.random.default_rng(0).permutation(np.unique(g))
-    hold, fit = np.isin(g, perm[:10000]), np.isin(g, perm[10000:35000])
+    n_hold = min(10000, len(perm) * 2 // 7)
+    hold, fit = np.isin(g, perm[:n_hold]), np.isin(g, perm[n_hold:n_hold + 25000])
     print(f"forecaster order alone: {ndcg10(g[hold], y[hold], X[hold][:, FEATURES.index('fc_logp')]):.5f}")
     same_day = FEATURES.index("same_day")
     variants = {"without same_day": np.delete(X, same_day, axis=1), "FEATURES (with same_day)": X,
