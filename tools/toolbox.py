@@ -139,12 +139,7 @@ class Toolbox:
             t0 = time.perf_counter()
             n = store.warm()
             log.info("history store warmed: %d events in %.1f s", n, time.perf_counter() - t0)
-        try:
-            ranker = Ranker(index, model, cold_model=cold)
-        except ArtifactError as e:  # weights from an older feature set: rank in the forecaster's order until refit
-            log.warning("fusion weights unusable: %s", e)
-            ranker, info = Ranker(index, None), {"fitted": False, "error": str(e)}
-        return cls(settings, ds, store, forecast, index, ranker, info)
+        return cls(settings, ds, store, forecast, index, Ranker(index, model, cold_model=cold), info)
 
     def close(self) -> None:
         with self._lock:

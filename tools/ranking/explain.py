@@ -179,10 +179,13 @@ def _cooc(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext) ->
 def _same_day(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext) -> Phrase | None:
     if sig.same_day[i] <= 0 or index.same_day is None:
         return None
-    day = last_day_items(sig.history)
-    counts = np.asarray(index.same_day[day][:, [i]].todense(), dtype=np.float64).ravel()
-    j = int(np.argmax(counts)) if len(counts) else 0
-    count = float(counts[j]) if len(counts) else 0.0
+    day = last_day_items(sig.history)  # not empty: the item has a same-day count
+    rows = sig.extras.get("same_day_rows")
+    if rows is None:  # one sparse row slice per request, not one per explained item
+        rows = sig.extras["same_day_rows"] = index.same_day[day].tocsc()
+    counts = np.asarray(rows[:, [i]].todense(), dtype=np.float64).ravel()
+    j = int(np.argmax(counts))
+    count = float(counts[j])
     if count <= 0:
         return None
     w = ctx.wording

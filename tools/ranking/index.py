@@ -180,7 +180,6 @@ class RankingIndex:
         score = np.asarray(norm_rows.T @ weights).ravel() / self._cooc_norm
         return score, raw
 
-
     def same_day_scores(self, day_items: np.ndarray) -> np.ndarray:
         """Per item: how many users had it on one day together with each of ``day_items``, summed."""
         if len(day_items) == 0 or self.same_day is None or self.same_day.nnz == 0:

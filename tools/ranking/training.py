@@ -222,7 +222,8 @@ def read_fusion_manifest(settings: Settings, dataset: str) -> FusionManifest | N
 
 def load_fusion(settings: Settings, dataset: str, fingerprint: str | None = None
                 ) -> tuple[FusionModel, FusionModel | None, FusionManifest] | None:
-    """The stored fusion ranker, or None when none was fitted; a mismatched dataset is an ArtifactError."""
+    """The stored fusion ranker, or None when none was fitted; weights fitted on other data, or on another feature
+    list (an older release), are an ArtifactError."""
     manifest = read_fusion_manifest(settings, dataset)
     if manifest is None:
         return None
@@ -231,7 +232,11 @@ def load_fusion(settings: Settings, dataset: str, fingerprint: str | None = None
                             f"{manifest.fingerprint}, data is {fingerprint}); run `evorec train --dataset {dataset}`")
     d = fusion_dir(settings, dataset)
     cold = FusionModel.load(d / COLD_SUBDIR) if (d / COLD_SUBDIR).is_dir() else None
-    return FusionModel.load(d), cold, manifest
+    model = FusionModel.load(d)
+    if any(m.features != FEATURES for m in (model, cold) if m is not None):
+        raise ArtifactError(f"fusion weights for {dataset!r} were fitted on other features (an older release); "
+                            f"run `evorec train-fusion --dataset {dataset}`")
+    return model, cold, manifest
 
 
 def _say(progress: bool, msg: str) -> None:
