@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 import numpy as np
+from scipy import sparse
 
 from evorec.tools.evidence import Evidence, evidence_id
 from evorec.tools.ranking.index import COOC_WINDOW, TREND_WINDOW_DAYS, RankingIndex, last_day_items
@@ -183,7 +185,7 @@ def _same_day(index: RankingIndex, sig: UserSignals, i: int, ctx: ExplainContext
     rows = sig.extras.get("same_day_rows")
     if rows is None:  # one sparse row slice per request, not one per explained item
         rows = sig.extras["same_day_rows"] = index.same_day[day].tocsc()
-    counts = np.asarray(rows[:, [i]].todense(), dtype=np.float64).ravel()
+    counts = np.asarray(cast(sparse.csc_matrix, rows)[:, [i]].todense(), dtype=np.float64).ravel()
     j = int(np.argmax(counts))
     count = float(counts[j])
     if count <= 0:
