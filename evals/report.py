@@ -153,11 +153,14 @@ def render_report(result: EvalResult, plots: list[str] | None = None) -> str:
                                    "mix), 95 % paired bootstrap interval over users:", "difference", 0.0, "+.4f",
                                    [(d.b, d.metric, d.diff, d.lo, d.hi) for d in mix.diff_intervals])
         if mix.blends:
-            out += ["`forecaster` is the head's forecast pooled with the naive mixes, `forecaster_head` the head "
-                    "alone; the pool (temperature, weights) was chosen per seed on out-of-sample calibration "
-                    "windows of a quarter of the users, never on the test windows:", ""]
+            out += ["`forecaster` is the head's forecast pooled with the learned recency model's and the naive "
+                    "mixes, `forecaster_head` the head alone, `forecaster_recency` the recency model alone (fitted "
+                    "on rolling windows of the training histories); the pool (temperature, weights) was chosen per "
+                    "seed on out-of-sample calibration windows of a quarter of the users, never on the test "
+                    "windows:", ""]
             for b in mix.blends:
-                out.append(f"- T {b['temperature']}, head {b['w_head']:.2f}, all-time {b['w_all']:.2f}, "
+                out.append(f"- T {b['temperature']}, head {b['w_head']:.2f}, recency model "
+                           f"{b.get('w_recency', 0.0):.2f}, all-time {b['w_all']:.2f}, "
                            f"last window {b['w_last']:.2f}, uniform {b['w_uniform']:.2f} "
                            f"({b['n_cases']} calibration cases)")
             out.append("")

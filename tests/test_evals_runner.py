@@ -142,7 +142,8 @@ def test_torch_models_and_category_mix(synthetic_dir: Path, tmp_path: Path, tmp_
     cfg = _cfg(synthetic_dir, tmp_path, models=["pop", "sasrec_ce", "forecaster"], text=False, run_name="t",
                overrides={"sasrec_ce": tiny, "forecaster": tiny}, seed=1)
     a = run_eval(cfg, tmp_settings, progress=False)
-    assert a.mix is not None and set(a.mix.methods) == {"forecaster", "forecaster_head", "last_window", "all_time"}
+    assert a.mix is not None and set(a.mix.methods) == {"forecaster", "forecaster_head", "forecaster_recency",
+                                                   "last_window", "all_time"}
     assert {(d.b, d.metric) for d in a.mix.diff_intervals} == {(b, m) for b in ("last_window", "all_time")
                                                               for m in ("KL", "JS")}
     assert all(d.lo <= d.diff <= d.hi for d in a.mix.diff_intervals) and len(a.mix.blends) == 1

@@ -83,7 +83,9 @@ def test_served_mix_is_the_calibration_chosen_on_held_out_windows(trained: tuple
     hists = data.histories[:8]
     head = art.model.forecast_mix(hists, calibrated=False)
     last, all_time = naive_mixes(hists, category_weights(data.item_categories), man.horizon)
-    want = blend.apply(head, all_time, last)
+    recency = art.model.forecast_recency_mix(hists)
+    assert recency is not None and art.model.recency is not None  # fitted at training, kept in the checkpoint
+    want = blend.apply(head, all_time, last, recency)
     _, served = art.model.predict(hists)
     np.testing.assert_allclose(served, want, atol=1e-9)
     fc = ForecastService(art).forecast(data.user_ids[0], hists[0])
@@ -91,6 +93,9 @@ def test_served_mix_is_the_calibration_chosen_on_held_out_windows(trained: tuple
     np.testing.assert_allclose(got, want[0], atol=6e-4)  # the service rounds to 4 places
     if blend.w_head < 1.0 or blend.temperature != 1.0:
         assert not np.allclose(head, want)
+    if blend.w_recency > 0:
+        with pytest.raises(ValueError, match="recency"):
+            blend.apply(head, all_time, last)
 
 
 def test_one_user_forecast_is_fast(trained: tuple[Dataset, Settings]) -> None:

@@ -13,7 +13,8 @@ Calibration (``calib_fraction`` > 0, the default in ``run_mix_eval``): a seeded 
 enough events also hold their PREVIOUS ``horizon`` events out of training; their (history, previous window) pairs
 are out-of-sample calibration cases on which ``tools.forecast.calibration`` picks how the head's forecast is
 pooled with the naive mixes. The test windows are never looked at to choose anything. ``forecaster`` is then the
-calibrated forecast and ``forecaster_head`` the head alone.
+calibrated forecast, ``forecaster_head`` the head alone and ``forecaster_recency`` the learned recency model
+alone (``tools.forecast.recency_mix``, when the forecaster has one).
 """
 
 from __future__ import annotations
@@ -150,7 +151,10 @@ def run_mix_eval(data: SequenceData, *, horizon: int = 10, seed: int = 0, progre
     if not sp.calib_histories:
         return evaluate_mix(sp.histories, sp.futures, data.item_categories, horizon, {"forecaster": head}), model
     blend = model.calibrate_mix(sp.calib_histories, sp.calib_futures)  # what serving applies too
-    report = evaluate_mix(sp.histories, sp.futures, data.item_categories, horizon,
-                          {"forecaster": model.forecast_mix(sp.histories), "forecaster_head": head})
+    parts = {"forecaster": model.forecast_mix(sp.histories), "forecaster_head": head}
+    recency = model.forecast_recency_mix(sp.histories)
+    if recency is not None:
+        parts["forecaster_recency"] = recency
+    report = evaluate_mix(sp.histories, sp.futures, data.item_categories, horizon, parts)
     report.blend = blend
     return report, model

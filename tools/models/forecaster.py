@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from evorec.tools.data.sequences import History, SequenceData
 from evorec.tools.forecast.calibration import MixBlend, fit_mix_blend
 from evorec.tools.forecast.mix import category_weights, future_mix_targets, naive_mixes, window_mix
+from evorec.tools.forecast.recency_mix import RecencyMixState, fit_recency_mix
 from evorec.tools.models import register
 from evorec.tools.models.base import FitReport, ValidationSet
 from evorec.tools.models.cooc_prior import CoocPrior, neighbour_tables
@@ -58,6 +59,9 @@ class ForecasterConfig(SASRecConfig):
     cooc_k: int = Field(200, ge=1, description="Neighbours kept per item for the co-occurrence prior.")
     cooc_lags: int = Field(5, ge=1, description="How many of the latest events vote in the co-occurrence prior.")
     cooc_shrink: float = Field(10.0, ge=0, description="Cosine shrinkage of the co-occurrence prior.")
+    recency_mix: bool = Field(True, description="Also fit the learned recency model of the category mix "
+                              "(`tools.forecast.recency_mix`) on the training histories; the calibration pools it "
+                              "with the head's forecast.")
 
 
 class ForecasterNet(SASRecNet):
@@ -189,24 +193,33 @@ class Forecaster(TorchSequenceRecommender):
     name = "forecaster"
     config_cls: ClassVar[type[ForecasterConfig]] = ForecasterConfig
     cfg: ForecasterConfig
-    legacy_options: ClassVar[dict[str, Any]] = {**LEGACY_NET_OPTIONS, "cooc_prior": False}  # the prior came later
+    # the prior and the recency model came later: checkpoints without them are read as they were trained
+    legacy_options: ClassVar[dict[str, Any]] = {**LEGACY_NET_OPTIONS, "cooc_prior": False, "recency_mix": False}
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
         self.category_names: list[str] = []
         self.mix_blend: MixBlend | None = None
+        self.recency: RecencyMixState | None = None
 
     def fit(self, train: SequenceData, valid: ValidationSet | None = None, *, seed: int = 0,
             progress: bool = True) -> FitReport:
         self.mix_blend = None  # a calibration belongs to the weights it was chosen for
-        return super().fit(train, valid, seed=seed, progress=progress)
+        self.recency = None
+        report = super().fit(train, valid, seed=seed, progress=progress)
+        if self.cfg.recency_mix and train.item_categories.any():  # the training histories only: see recency_mix
+            self.recency = fit_recency_mix(train.histories, self._cat_w(), self.cfg.horizon, seed=seed)
+        return report
 
     def checkpoint_extras(self) -> dict[str, Any]:
-        return {"mix_blend": self.mix_blend.model_dump() if self.mix_blend is not None else None}
+        return {"mix_blend": self.mix_blend.model_dump() if self.mix_blend is not None else None,
+                "recency_mix": self.recency.model_dump() if self.recency is not None else None}
 
     def restore_extras(self, blob: dict[str, Any]) -> None:
         raw = blob.get("mix_blend")
         self.mix_blend = MixBlend.model_validate(raw) if raw else None
+        raw_recency = blob.get("recency_mix")
+        self.recency = RecencyMixState.model_validate(raw_recency) if raw_recency else None
 
     def calibrate_mix(self, histories: list[History], futures: list[np.ndarray]) -> MixBlend:
         """Choose, and from now on apply, the pool of the head's mix with the naive mixes (``calibration``).
@@ -218,8 +231,12 @@ class Forecaster(TorchSequenceRecommender):
         last, all_time = naive_mixes(histories, cat_w, self.cfg.horizon)
         realised = (np.stack([window_mix(f, cat_w) for f in futures]) if futures
                     else np.zeros((0, cat_w.shape[1])))
-        self.mix_blend = fit_mix_blend(head, all_time, last, realised)
+        self.mix_blend = fit_mix_blend(head, all_time, last, realised, recency=self.forecast_recency_mix(histories))
         return self.mix_blend
+
+    def forecast_recency_mix(self, histories: list[History]) -> np.ndarray | None:
+        """The learned recency model's forecast of the next ``horizon`` events' mix [n, C]; None without one."""
+        return self.recency.forecast(histories, self._cat_w()) if self.recency is not None else None
 
     def _cat_w(self) -> np.ndarray:
         return self._net().cat_w.detach().cpu().numpy()
@@ -228,7 +245,8 @@ class Forecaster(TorchSequenceRecommender):
         if self.mix_blend is None or not len(head):
             return head
         last, all_time = naive_mixes(histories, self._cat_w(), self.cfg.horizon)
-        return self.mix_blend.apply(head, all_time, last)
+        recency = self.forecast_recency_mix(histories) if self.mix_blend.w_recency > 0 else None
+        return self.mix_blend.apply(head, all_time, last, recency)
 
     def build(self, data: SequenceData) -> nn.Module:
         self.category_names = list(data.category_names)
