@@ -3,7 +3,8 @@
 Runs only the category-mix evaluation of ``evorec eval`` (the same code: ``evals.runner.mix_evaluation``): per
 seed, a forecaster is trained with each user's last ``horizon`` events held out (and, for a quarter of the
 users, the ``horizon`` before those: the calibration windows the pool with the naive mixes is chosen on); the
-forecast is compared with the realised mix of the held-out window. Writes ``mix.json`` and ``mix.md``.
+forecast is compared with the realised mix of the held-out window. Writes ``mix.json``, ``mix.md`` and
+``category_mix.png``.
 
     nice -n 10 .venv/bin/python benchmarks/bench_mix_head.py --dataset ml-100k --seeds 0 \\
         --out benchmarks/results/mix-head-ml100k
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from evorec.evals.plots import mix_bars
 from evorec.evals.results import EvalConfig
 from evorec.evals.runner import limit_threads, mix_evaluation, text_embeddings
 from evorec.settings import get_settings
@@ -64,6 +66,8 @@ def main() -> int:
                      f"{'yes' if d.hi < 0 else 'no'} |")
     lines += ["", "Calibration chosen per seed on held-out windows (never the test windows):", ""]
     lines += [f"- {json.dumps(b)}" for b in mix.blends]
+    lines += ["", "![category mix](category_mix.png)"]
+    mix_bars(mix, args.out / "category_mix.png", f"{args.dataset}, seeds {args.seeds}")
     (args.out / "mix.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from evorec.evals.results import EvalResult
+from evorec.evals.results import EvalResult, MixResult
 
 
 def model_colors(n: int) -> list:
@@ -66,17 +66,19 @@ def ndcg_by_history_length(result: EvalResult, path: Path) -> Path:
     return path
 
 
-def mix_bars(result: EvalResult, path: Path) -> Path:
-    """Mean JS divergence of the category-mix forecast vs the two naive forecasts."""
-    assert result.mix is not None
-    names = list(result.mix.methods)
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    err = [result.mix.methods[n].js_sd for n in names] if len(result.mix.seeds) > 1 else None
-    ax.bar(names, [result.mix.methods[n].js for n in names], color=["C0", "C1", "C2", "C3"][: len(names)],
-           yerr=err, capsize=3)
-    ax.set_ylabel("mean Jensen–Shannon (lower is better)")
-    ax.set_title(f"category mix of the next {result.mix.horizon} events")
-    ax.grid(axis="y", alpha=0.3)
+def mix_bars(mix: MixResult, path: Path, title: str = "") -> Path:
+    """Mean JS and KL divergence of each category-mix forecast (sd error bars over seeds when there are several)."""
+    names = list(mix.methods)
+    colors = model_colors(len(names))
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    for ax, metric, label in ((axes[0], "js", "mean Jensen–Shannon"), (axes[1], "kl", "mean KL(realised ‖ forecast)")):
+        err = [getattr(mix.methods[n], f"{metric}_sd") for n in names] if len(mix.seeds) > 1 else None
+        ax.bar(range(len(names)), [getattr(mix.methods[n], metric) for n in names], color=colors, yerr=err,
+               capsize=3)
+        ax.set_xticks(range(len(names)), [n.replace("_", " ") for n in names], rotation=25, ha="right", fontsize=8)
+        ax.set_ylabel(f"{label} (lower is better)", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"Category mix of the next {mix.horizon} events{' · ' + title if title else ''}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -87,5 +89,5 @@ def write_plots(result: EvalResult, run_dir: Path) -> list[Path]:
     out = [metric_bars(result, run_dir / "metrics.png"),
            ndcg_by_history_length(result, run_dir / "ndcg10_by_history_length.png")]
     if result.mix is not None:
-        out.append(mix_bars(result, run_dir / "category_mix.png"))
+        out.append(mix_bars(result.mix, run_dir / "category_mix.png", result.dataset.name))
     return out
