@@ -51,7 +51,8 @@ class RecencyMixState(BaseModel):
     horizon: int
     n_cases: int = Field(description="Rolling-origin training cases it was fitted on.")
     n_users: int = Field(description="Users those cases came from.")
-    train_loss: float = Field(description="Final training loss (JS + CE_WEIGHT * cross-entropy).")
+    train_loss: float = Field(description="Final training loss (JS + ce_weight * cross-entropy).")
+    ce_weight: float = CE_WEIGHT
 
     def forecast(self, histories: list[History], cat_w: np.ndarray) -> np.ndarray:
         """Forecast mix of the next ``horizon`` events per history, ``[n, C]`` (rows sum to 1)."""
@@ -158,8 +159,8 @@ def rolling_cases(histories: list[History], cat_w: np.ndarray, horizon: int, max
 
 
 def fit_recency_mix(histories: list[History], cat_w: np.ndarray, horizon: int, *, seed: int = 0,
-                    max_cases: int = MAX_CASES, hidden: int = HIDDEN, max_iter: int = MAX_ITER
-                    ) -> RecencyMixState | None:
+                    max_cases: int = MAX_CASES, hidden: int = HIDDEN, max_iter: int = MAX_ITER,
+                    ce_weight: float = CE_WEIGHT) -> RecencyMixState | None:
     """Fit on rolling-origin cases of ``histories`` (None when there are no cases, e.g. no categories)."""
     x, y, n_users = rolling_cases(histories, cat_w, horizon, max_cases, seed)
     if not len(x):
@@ -172,25 +173,25 @@ def fit_recency_mix(histories: list[History], cat_w: np.ndarray, horizon: int, *
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = mix_loss(net(xt), yt)
+        loss = mix_loss(net(xt), yt, ce_weight)
         loss.backward()
         return loss
 
     opt.step(closure)
     with torch.no_grad():
-        final = float(mix_loss(net(xt), yt))
+        final = float(mix_loss(net(xt), yt, ce_weight))
     lin1, lin2 = net.lin1, net.lin2
     return RecencyMixState(hidden=hidden, w1=lin1.weight.detach().tolist(), b1=lin1.bias.detach().tolist(),
                            w2=lin2.weight.detach()[0].tolist(), b2=float(lin2.bias.detach()[0]), horizon=horizon,
-                           n_cases=len(x), n_users=n_users, train_loss=final)
+                           n_cases=len(x), n_users=n_users, train_loss=final, ce_weight=ce_weight)
 
 
-def mix_loss(scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean JS(target, softmax(scores)) + ``CE_WEIGHT`` * cross-entropy, over rows."""
+def mix_loss(scores: torch.Tensor, target: torch.Tensor, ce_weight: float = CE_WEIGHT) -> torch.Tensor:
+    """Mean JS(target, softmax(scores)) + ``ce_weight`` * cross-entropy, over rows."""
     logq = torch.log_softmax(scores, dim=-1)
     q = logq.exp()
     m = (0.5 * (q + target)).clamp_min(1e-8)
     js = 0.5 * (target * (torch.log(target.clamp_min(1e-8)) - torch.log(m))).sum(-1) \
         + 0.5 * (q * (logq - torch.log(m))).sum(-1)
     ce = -(target * logq).sum(-1)
-    return (js + CE_WEIGHT * ce).mean()
+    return (js + ce_weight * ce).mean()
