@@ -34,7 +34,8 @@ print(f"{sys.argv[1]}: {len(fit_users)} fitting users, {int(keep.sum())} validat
 print("| variant | JS | KL |\n|---|---:|---:|")
 last, all_time = naive_mixes(past, w, 10)
 for name, q in (("last window", last), ("all-time", all_time)):
-    print(f"| {name} | {js_divergence(real[keep], q[keep]).mean():.4f} | {kl_divergence(real[keep], q[keep]).mean():.4f} |")
+    js, kl = js_divergence(real[keep], q[keep]).mean(), kl_divergence(real[keep], q[keep]).mean()
+    print(f"| {name} | {js:.4f} | {kl:.4f} |")
 for ce in (0.0, 0.05, 0.2, 1.0, 20.0):
     for hidden in (4, 16, 32):
         state = fit_recency_mix(fit_users, w, 10, seed=0, hidden=hidden, ce_weight=ce)
