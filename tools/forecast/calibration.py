@@ -47,9 +47,8 @@ class MixBlend(BaseModel):
         recency model's forecast (needed when ``w_recency`` > 0)."""
         if self.w_recency > 0 and recency is None:
             raise ValueError("this calibration pools the recency model's forecast; pass it")
-        q = blend(sharpen(head, self.temperature), all_time, last_window, self.w_head, self.w_all, self.w_last,
-                  self.w_uniform, recency=recency, w_recency=self.w_recency)
-        return q
+        return blend(sharpen(head, self.temperature), all_time, last_window, self.w_head, self.w_all, self.w_last,
+                     self.w_uniform, recency=recency, w_recency=self.w_recency)
 
 
 def sharpen(p: np.ndarray, temperature: float) -> np.ndarray:

@@ -26,6 +26,7 @@ from scipy.signal import lfilter
 from torch import nn
 
 from evorec.tools.data.sequences import History
+from evorec.tools.forecast.mix import future_mix_targets
 
 WINDOWS: tuple[int, ...] = (3, 5, 10, 15, 20, 30, 50)
 HALF_LIVES: tuple[float, ...] = (3.0, 8.0, 20.0)
@@ -141,21 +142,17 @@ def rolling_cases(histories: list[History], cat_w: np.ndarray, horizon: int, max
         pick = np.sort(rng.choice(total, size=max_cases, replace=False, p=p / p.sum()))
     else:
         pick = np.arange(total)
-    owner = np.repeat(np.arange(len(histories)), counts.astype(np.int64))
-    flat = np.concatenate([c for c in per_user if len(c)])
+    owner = np.repeat(np.arange(len(histories)), counts.astype(np.int64))[pick]  # sorted: cuts are user by user
+    cuts_all = np.concatenate([c for c in per_user if len(c)])[pick]
+    users, starts = np.unique(owner, return_index=True)
     xs, ys = [], []
-    for u in np.unique(owner[pick]):
-        cuts = flat[pick[owner[pick] == u]]
+    for u, cuts in zip(users, np.split(cuts_all, starts[1:]), strict=True):
         items = histories[u].items
-        per = cat_w[np.asarray(items, dtype=np.int64)].astype(np.float64)
-        csum = np.vstack([np.zeros((1, per.shape[1])), np.cumsum(per, axis=0)])
-        future = csum[cuts + horizon] - csum[cuts]
         xs.append(history_features(items, cat_w, cuts))
-        ys.append(future)
+        ys.append(future_mix_targets(items, cat_w, horizon)[0][cuts - 1])  # row t: the events after items[:t + 1]
     x, y = np.concatenate(xs), np.concatenate(ys)
-    tot = y.sum(axis=1)
-    keep = tot > 0
-    return x[keep], y[keep] / tot[keep, None], n_users
+    keep = y.sum(axis=1) > 0
+    return x[keep], y[keep], n_users
 
 
 def fit_recency_mix(histories: list[History], cat_w: np.ndarray, horizon: int, *, seed: int = 0,
@@ -168,7 +165,7 @@ def fit_recency_mix(histories: list[History], cat_w: np.ndarray, horizon: int, *
     with torch.random.fork_rng(devices=[]):  # the caller's torch RNG stream is left as it was
         torch.manual_seed(seed)
         net = _CategoryScorer(hidden)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.float32))
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     opt = torch.optim.LBFGS(net.parameters(), max_iter=max_iter, line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:
